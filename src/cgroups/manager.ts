@@ -1,0 +1,123 @@
+// Creates the container's cgroup in every hierarchy, puts a process in it, and removes it again.
+// Only directories tsrun created are ever removed; a cgroup that cannot be removed is reported.
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { join, posix } from 'node:path';
+import { TsrunError, systemError } from '../errors.ts';
+import { hostHierarchies, type Hierarchy } from './hierarchies.ts';
+
+export const DEFAULT_PARENT = '/tsrun';
+
+/** The cgroup path inside each hierarchy for linux.cgroupsPath (absolute, relative, or unset). */
+export function resolveCgroupPath(cgroupsPath: string | undefined, id: string, hierarchy: Hierarchy): string {
+  if (!cgroupsPath) return posix.join(DEFAULT_PARENT, id);
+  if (cgroupsPath.includes('\0') || cgroupsPath.split('/').includes('..')) {
+    throw new TsrunError('ERR_CONFIG_INVALID', `linux.cgroupsPath: ${JSON.stringify(cgroupsPath)} must not contain ".."`);
+  }
+  return cgroupsPath.startsWith('/') ? posix.normalize(cgroupsPath) : posix.join(hierarchy.current, cgroupsPath);
+}
+
+function hostDir(h: Hierarchy, cgroupPath: string): string {
+  // A mount of a sub-cgroup shows that sub-cgroup at its mount point.
+  const relative = posix.relative(h.mountRoot, cgroupPath);
+  if (relative.startsWith('..')) throw new TsrunError('ERR_CGROUP', `cgroup ${cgroupPath} is outside the ${h.name} mount at ${h.mountPoint}`);
+  return join(h.mountPoint, relative);
+}
+
+export interface CreatedCgroups {
+  /** the container's cgroup directory in each hierarchy: its processes go there */
+  dirs: string[];
+  /** those of them tsrun created (an existing cgroup is shared, never removed) */
+  leaves: string[];
+  /** ancestors tsrun created on the way, deepest first; removed when empty */
+  parents: string[];
+}
+
+export function createCgroups(cgroupsPath: string | undefined, id: string): CreatedCgroups {
+  const created: CreatedCgroups = { dirs: [], leaves: [], parents: [] };
+  try {
+    for (const h of hostHierarchies()) {
+      const leaf = hostDir(h, resolveCgroupPath(cgroupsPath, id, h));
+      const madeParents: string[] = [];
+      let dir = posix.dirname(leaf);
+      const missing: string[] = [];
+      while (!existsSync(dir)) {
+        missing.unshift(dir);
+        dir = posix.dirname(dir);
+      }
+      for (const parent of missing) {
+        mkdirSync(parent);
+        if (h.name.split(',').includes('cpuset')) inheritCpuset(parent);
+        madeParents.unshift(parent);
+      }
+      // A cgroup that already exists may belong to someone else: share it like runc, never remove it.
+      let fresh = true;
+      try {
+        mkdirSync(leaf);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+        fresh = false;
+      }
+      if (h.name.split(',').includes('cpuset')) inheritCpuset(leaf);
+      created.dirs.push(leaf);
+      if (fresh) created.leaves.push(leaf);
+      created.parents.push(...madeParents);
+      if (cgroupsPath === undefined) created.parents.push(posix.dirname(leaf));
+    }
+  } catch (err) {
+    removeCgroups(created);
+    throw systemError(`create cgroup for ${id}`, err, 'ERR_CGROUP');
+  }
+  return created;
+}
+
+/** cgroup v1 cpuset: a new cgroup has no cpus or mems, and no task may join it until they are set. */
+function inheritCpuset(dir: string): void {
+  for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+    if (readFileSync(join(dir, file), 'utf8').trim() === '') {
+      writeFileSync(join(dir, file), readFileSync(join(posix.dirname(dir), file), 'utf8'));
+    }
+  }
+}
+
+export function joinCgroups(dirs: string[], pid: number): void {
+  for (const dir of dirs) {
+    try {
+      writeFileSync(join(dir, 'cgroup.procs'), String(pid));
+    } catch (err) {
+      throw systemError(`join cgroup ${dir}`, err, 'ERR_CGROUP');
+    }
+  }
+}
+
+/**
+ * Removes the cgroups; the leaves must go (their processes are already dead, but the kernel may
+ * take a moment to let go of them), the parents only when empty.
+ */
+export function removeCgroups(created: CreatedCgroups, timeoutMs = 5000): void {
+  const deadline = Date.now() + timeoutMs;
+  const stuck: string[] = [];
+  for (const leaf of created.leaves) {
+    for (;;) {
+      try {
+        rmdirSync(leaf);
+        break;
+      } catch (err) {
+        const code = (err as NodeJS.ErrnoException).code;
+        if (code === 'ENOENT') break;
+        if (code !== 'EBUSY' || Date.now() > deadline) {
+          stuck.push(`${leaf} (${code})`);
+          break;
+        }
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 5);
+      }
+    }
+  }
+  for (const parent of created.parents) {
+    try {
+      rmdirSync(parent);
+    } catch {
+      // still used by another container, or by someone else: not ours to force
+    }
+  }
+  if (stuck.length) throw new TsrunError('ERR_CGROUP', `cannot remove cgroup ${stuck.join(', ')}`);
+}

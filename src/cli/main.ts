@@ -1,0 +1,135 @@
+// tsrun's entry point: global flags, then one verb, each in its own module and loaded on demand.
+import { TsrunError, isTsrunError } from '../errors.ts';
+import { configureLog, log } from '../log.ts';
+import { DEFAULT_ROOT } from '../runtime/context.ts';
+import type { GlobalOptions, Verb } from './args.ts';
+
+const VERSION = '0.1.0';
+const SPEC_VERSION = '1.3.0';
+
+const VERBS: Record<string, () => Promise<{ verb: Verb }>> = {
+  create: () => import('./create.ts'),
+  start: () => import('./start.ts'),
+  state: () => import('./state.ts'),
+  kill: () => import('./kill.ts'),
+  delete: () => import('./delete.ts'),
+  run: () => import('./run.ts'),
+  list: () => import('./list.ts'),
+  spec: () => import('./spec.ts'),
+};
+
+const GLOBAL_HELP = `tsrun: an OCI container runtime
+
+usage: tsrun [global options] COMMAND [options] [arguments]
+
+commands:
+  create    create a container and leave it waiting for start
+  start     run the user program of a created container
+  state     print the state of a container as JSON
+  kill      send a signal to the container init
+  delete    delete a stopped container
+  run       create and start a container, wait for it, delete it
+  list      list containers
+  spec      write a default config.json
+
+global options:
+  --root DIR              state directory (default ${DEFAULT_ROOT})
+  --log FILE              write log lines to FILE
+  --log-format text|json  log line format (default text)
+  --debug                 log debug messages
+  --systemd-cgroup        not supported: tsrun manages cgroups itself
+  -v, --version           print the version
+  -h, --help              print this help
+`;
+
+interface ParsedGlobal extends GlobalOptions {
+  verb?: string;
+  rest: string[];
+  version: boolean;
+  help: boolean;
+}
+
+function parseGlobal(argv: string[]): ParsedGlobal {
+  const parsed: ParsedGlobal = { root: DEFAULT_ROOT, logFormat: 'text', debug: false, rest: [], version: false, help: false };
+  let i = 0;
+  const valueOf = (flag: string, inline: string | undefined): string => {
+    if (inline !== undefined) return inline;
+    const value = argv[++i];
+    if (value === undefined) throw new TsrunError('ERR_USAGE', `flag ${flag} needs a value`);
+    return value;
+  };
+  for (; i < argv.length; i++) {
+    const arg = argv[i];
+    if (!arg.startsWith('-')) break;
+    const [flag, inline] = splitFlag(arg);
+    switch (flag) {
+      case '--root':
+        parsed.root = valueOf(flag, inline);
+        break;
+      case '--log':
+        parsed.log = valueOf(flag, inline);
+        break;
+      case '--log-format': {
+        const format = valueOf(flag, inline);
+        if (format !== 'text' && format !== 'json') throw new TsrunError('ERR_USAGE', `--log-format must be text or json, got ${JSON.stringify(format)}`);
+        parsed.logFormat = format;
+        break;
+      }
+      case '--debug':
+        parsed.debug = true;
+        break;
+      case '--systemd-cgroup':
+        throw new TsrunError('ERR_NOT_SUPPORTED', 'not supported: --systemd-cgroup (tsrun has no systemd cgroup driver; it manages cgroupfs itself)');
+      case '-v':
+      case '--version':
+        parsed.version = true;
+        break;
+      case '-h':
+      case '--help':
+        parsed.help = true;
+        break;
+      default:
+        throw new TsrunError('ERR_USAGE', `unknown global flag ${flag}`, { hint: 'see tsrun --help' });
+    }
+  }
+  parsed.verb = argv[i];
+  parsed.rest = argv.slice(i + 1);
+  return parsed;
+}
+
+function splitFlag(arg: string): [string, string | undefined] {
+  const normalized = /^-[a-z][a-z-]+/.test(arg) ? `-${arg}` : arg; // runc accepts -root as --root
+  const eq = normalized.indexOf('=');
+  return eq < 0 ? [normalized, undefined] : [normalized.slice(0, eq), normalized.slice(eq + 1)];
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    const global = parseGlobal(argv);
+    configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
+    if (global.version) {
+      process.stdout.write(`tsrun version ${VERSION}\nspec: ${SPEC_VERSION}\nnode: ${process.version}\n`);
+      return 0;
+    }
+    if (global.help || global.verb === undefined) {
+      process.stdout.write(GLOBAL_HELP);
+      return global.help ? 0 : 2;
+    }
+    const load = VERBS[global.verb];
+    if (!load) throw new TsrunError('ERR_USAGE', `unknown command ${JSON.stringify(global.verb)}`, { hint: 'see tsrun --help' });
+    const { verb } = await load();
+    if (global.rest.includes('--help') || global.rest.includes('-h')) {
+      process.stdout.write(`${verb.summary}\n\nusage: ${verb.usage}\n`);
+      return 0;
+    }
+    return await verb.run(global.rest, global);
+  } catch (err) {
+    if (isTsrunError(err)) {
+      log('error', err.hint ? `${err.message} (${err.hint})` : err.message);
+      return err.exitCode;
+    }
+    // Anything else is a bug in tsrun: show where it happened.
+    log('error', `internal error: ${(err as Error)?.stack ?? String(err)}`);
+    return 1;
+  }
+}

@@ -1,0 +1,164 @@
+// `create`: validate everything, then claim the id, make the cgroup, spawn the init and leave it
+// waiting on the start fifo. On any failure everything made so far is undone, in reverse.
+import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { TsrunError, systemError } from '../errors.ts';
+import { createCgroups, joinCgroups, removeCgroups } from '../cgroups/manager.ts';
+import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
+import { warn } from '../log.ts';
+import { buildPlan } from '../plan/build.ts';
+import { loadConfig } from '../spec/load.ts';
+import type { Spec } from '../spec/types.ts';
+import { checkSupported, validateConfig } from '../spec/validate.ts';
+import { validateId } from '../state/id.ts';
+import { withLock } from '../state/lock.ts';
+import { readProcStat } from '../state/process.ts';
+import { START_FIFO, STARTED_FIFO } from '../state/status.ts';
+import type { ContainerRecord } from '../state/store.ts';
+import type { Runtime } from './context.ts';
+import { hookState } from './state.ts';
+
+export interface CreateOptions {
+  id: string;
+  bundle: string;
+  pidFile?: string;
+  consoleSocket?: string;
+  noPivot?: boolean;
+  preserveFds?: number;
+}
+
+export interface LoadedBundle {
+  bundle: string;
+  rootfs: string;
+  config: Spec;
+}
+
+/** Reads and checks a bundle without touching the system: every problem is found here. */
+export function loadBundle(bundleDir: string): LoadedBundle {
+  const bundle = resolve(bundleDir);
+  const { config } = loadConfig(bundle);
+  validateConfig(config);
+  checkSupported(config);
+  const rootfs = resolve(bundle, config.root?.path ?? '');
+  try {
+    if (!statSync(rootfs).isDirectory()) throw new TsrunError('ERR_BUNDLE', `root.path ${rootfs} is not a directory`);
+  } catch (err) {
+    if (err instanceof TsrunError) throw err;
+    throw systemError(`root.path ${rootfs}`, err, 'ERR_BUNDLE');
+  }
+  return { bundle, rootfs, config };
+}
+
+export async function create(rt: Runtime, options: CreateOptions): Promise<ContainerRecord> {
+  const id = validateId(options.id);
+  const loaded = loadBundle(options.bundle);
+  if (options.consoleSocket && !loaded.config.process?.terminal) {
+    throw new TsrunError('ERR_USAGE', '--console-socket was given but process.terminal is false');
+  }
+  if (loaded.config.process?.terminal && !options.consoleSocket) {
+    throw new TsrunError('ERR_USAGE', 'process.terminal is true: --console-socket is required');
+  }
+  return withLock(rt.root, id, () => createLocked(rt, id, loaded, options));
+}
+
+async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }: LoadedBundle, options: CreateOptions): Promise<ContainerRecord> {
+  // Loaded only here: koffi costs more to load than a whole `tsrun state`.
+  const { spawnInit, mkfifo } = await import('../shim/index.ts');
+  const { store } = rt;
+  store.claim(id);
+  const record: ContainerRecord = {
+    ociVersion: config.ociVersion,
+    id,
+    bundle,
+    rootfs,
+    created: new Date().toISOString(),
+    annotations: config.annotations ?? {},
+    status: 'creating',
+    pid: 0,
+    initStartTime: '',
+    cgroups: { dirs: [], leaves: [], parents: [] },
+    hooks: { poststart: config.hooks?.poststart, poststop: config.hooks?.poststop },
+    hasProcess: config.process !== undefined,
+  };
+  let initPid = 0;
+  try {
+    store.write(record);
+    const startFifo = store.path(id, START_FIFO);
+    const startedFifo = store.path(id, STARTED_FIFO);
+    mkfifo(startFifo, 0o600);
+    mkfifo(startedFifo, 0o600);
+    record.cgroups = createCgroups(config.linux?.cgroupsPath, id);
+    store.write(record);
+
+    const plan = buildPlan(config, {
+      bundle,
+      rootfs,
+      startFifo,
+      startedFifo,
+      consoleSocket: options.consoleSocket && resolve(options.consoleSocket),
+      noPivot: options.noPivot ?? false,
+      preserveFds: options.preserveFds ?? 0,
+      host: { capLastCap: capLastCap(), hostUid: process.getuid?.() ?? 0, hostGid: process.getgid?.() ?? 0 },
+    });
+    const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
+    initPid = await spawnInit(plan, { preserveFds: options.preserveFds ?? 0 }, {
+      onStage0: (pid) => joinCgroups(record.cgroups.dirs, pid),
+      onCreateRuntime: async (pid) => {
+        initPid = pid;
+        const runtimeView = hookState(record, 'creating', pid);
+        await runHooks('prestart', config.hooks?.prestart, runtimeView);
+        await runHooks('createRuntime', config.hooks?.createRuntime, runtimeView);
+        // createContainer and startContainer hooks run inside the container: its own view of the pid.
+        return hookState(record, 'creating', newPidNamespace ? 1 : pid);
+      },
+    });
+    const stat = readProcStat(initPid);
+    if (!stat) throw new TsrunError('ERR_SPAWN', 'the container init exited during create');
+    record.pid = initPid;
+    record.initStartTime = stat.startTime;
+    record.status = 'created';
+    store.write(record);
+    if (options.pidFile) writePidFile(options.pidFile, initPid);
+    return record;
+  } catch (err) {
+    await undoCreate(rt, record, initPid, err);
+    throw err;
+  }
+}
+
+/** The failed create leaves nothing: no process, no cgroup, no state; poststop hooks still run (lifecycle step 13). */
+async function undoCreate(rt: Runtime, record: ContainerRecord, initPid: number, cause: unknown): Promise<void> {
+  if (initPid > 0) {
+    try {
+      process.kill(initPid, 'SIGKILL');
+    } catch {
+      // already gone: spawnInit reaps what it started when it fails
+    }
+  }
+  try {
+    removeCgroups(record.cgroups);
+  } catch (err) {
+    warn((err as Error).message);
+  }
+  rt.store.remove(record.id);
+  if (cause instanceof TsrunError && cause.code === 'ERR_HOOK') {
+    for (const failure of await runHooksCollectingFailures('poststop', record.hooks.poststop, hookState(record, 'stopped', 0))) warn(failure);
+  }
+}
+
+/** The pid without a trailing newline (containerd's parser rejects one), written atomically. */
+export function writePidFile(path: string, pid: number): void {
+  const file = resolve(path);
+  const tmp = `${file}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, String(pid));
+    renameSync(tmp, file);
+  } catch (err) {
+    rmSync(tmp, { force: true });
+    throw systemError(`write pid file ${file}`, err);
+  }
+}
+
+function capLastCap(): number {
+  return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+}

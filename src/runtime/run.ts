@@ -1,0 +1,38 @@
+// `run`: create, start, wait for the container to exit, delete it; exit with its status.
+// The init is this process's child (stage 0 clones it with CLONE_PARENT), so it can be waited for
+// directly; signals sent to tsrun are forwarded to it meanwhile, as runc does.
+import type { Runtime } from './context.ts';
+import { create, type CreateOptions } from './create.ts';
+import { deleteContainer } from './delete.ts';
+import { start } from './start.ts';
+
+const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
+
+export async function run(rt: Runtime, options: CreateOptions & { detach?: boolean }): Promise<number> {
+  const record = await create(rt, options);
+  try {
+    await start(rt, record.id);
+  } catch (err) {
+    await deleteContainer(rt, record.id, true);
+    throw err;
+  }
+  if (options.detach) return 0;
+
+  const { waitForExit } = await import('../shim/index.ts');
+  const forward = (signal: NodeJS.Signals) => {
+    try {
+      process.kill(record.pid, signal);
+    } catch {
+      // exited meanwhile
+    }
+  };
+  for (const signal of FORWARDED) process.on(signal, forward);
+  try {
+    const { exitCode, signal } = await waitForExit(record.pid);
+    return signal ? 128 + signal : (exitCode ?? 0);
+  } finally {
+    for (const signal of FORWARDED) process.off(signal, forward);
+    await deleteContainer(rt, record.id, true);
+  }
+}
+

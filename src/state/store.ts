@@ -1,0 +1,131 @@
+// One directory per container under the state root, holding state.json (written atomically: a
+// temporary file renamed over the old one) and the two start fifos. The record keeps what later
+// verbs need from config.json as it was at create time, since the spec forbids later edits of
+// config.json from affecting the container.
+import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { TsrunError, systemError } from '../errors.ts';
+import type { Hook } from '../spec/types.ts';
+import type { CreatedCgroups } from '../cgroups/manager.ts';
+
+/** The status tsrun records; `stopped` is never recorded, it is observed (see status.ts). */
+export type RecordedStatus = 'creating' | 'created' | 'running' | 'paused';
+
+export interface ContainerRecord {
+  ociVersion: string;
+  id: string;
+  bundle: string;
+  rootfs: string;
+  /** RFC 3339 creation time */
+  created: string;
+  annotations: Record<string, string>;
+  status: RecordedStatus;
+  /** host pid of the container init, 0 until it exists */
+  pid: number;
+  /** field 22 of /proc/<pid>/stat: tells the init from a later process that reused its pid */
+  initStartTime: string;
+  /** the cgroups of the container and which of them tsrun created */
+  cgroups: CreatedCgroups;
+  hooks: { poststart?: Hook[]; poststop?: Hook[] };
+  /** config.json had a `process`: without one the container can be created but not started */
+  hasProcess: boolean;
+}
+
+export class StateStore {
+  constructor(readonly root: string) {}
+
+  dir(id: string): string {
+    return join(this.root, id);
+  }
+
+  path(id: string, file: string): string {
+    return join(this.root, id, file);
+  }
+
+  /** Creates the container's directory; fails if the id is taken. mkdir is the atomic claim. */
+  claim(id: string): void {
+    try {
+      mkdirSync(this.root, { recursive: true, mode: 0o700 });
+    } catch (err) {
+      throw systemError(`create state root ${this.root}`, err);
+    }
+    try {
+      mkdirSync(this.dir(id), { mode: 0o700 });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EEXIST') {
+        throw new TsrunError('ERR_EXISTS', `container ${id} already exists`);
+      }
+      throw systemError(`create state directory ${this.dir(id)}`, err);
+    }
+  }
+
+  exists(id: string): boolean {
+    try {
+      readFileSync(this.path(id, 'state.json'));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Reads a record; a directory without a readable record (a create killed early) reads as undefined. */
+  tryRead(id: string): ContainerRecord | undefined {
+    let text: string;
+    try {
+      text = readFileSync(this.path(id, 'state.json'), 'utf8');
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw systemError(`read state of ${id}`, err);
+    }
+    try {
+      return JSON.parse(text) as ContainerRecord;
+    } catch {
+      return undefined;
+    }
+  }
+
+  read(id: string): ContainerRecord {
+    const record = this.tryRead(id);
+    if (!record) throw new TsrunError('ERR_NOT_FOUND', `container ${id} does not exist`);
+    return record;
+  }
+
+  /** True when the id has a state directory at all, even a half-written one. */
+  hasDir(id: string): boolean {
+    try {
+      readdirSync(this.dir(id));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  write(record: ContainerRecord): void {
+    const file = this.path(record.id, 'state.json');
+    const tmp = `${file}.${process.pid}.tmp`;
+    try {
+      writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
+      renameSync(tmp, file);
+    } catch (err) {
+      rmSync(tmp, { force: true });
+      throw systemError(`write state of ${record.id}`, err);
+    }
+  }
+
+  remove(id: string): void {
+    rmSync(this.dir(id), { recursive: true, force: true });
+  }
+
+  /** Ids with a state directory, sorted. */
+  ids(): string[] {
+    try {
+      return readdirSync(this.root, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name)
+        .sort();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw systemError(`list ${this.root}`, err);
+    }
+  }
+}
