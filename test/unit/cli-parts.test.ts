@@ -1,0 +1,50 @@
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { isTsrunError } from '../../src/errors.ts';
+import { parseSignal } from '../../src/runtime/signals.ts';
+import { parseHierarchies } from '../../src/cgroups/hierarchies.ts';
+import { resolveCgroupPath } from '../../src/cgroups/manager.ts';
+
+test('signals: names with and without SIG, any case, and numbers', () => {
+  assert.is(parseSignal('KILL'), 9);
+  assert.is(parseSignal('SIGKILL'), 9);
+  assert.is(parseSignal('kill'), 9);
+  assert.is(parseSignal('9'), 9);
+  assert.is(parseSignal(undefined), 15);
+  assert.is(parseSignal('USR1'), 10);
+  for (const bad of ['NOPE', '0', '65', '-9', '9x', 'SIG']) {
+    assert.throws(() => parseSignal(bad), (e: unknown) => isTsrunError(e, 'ERR_SIGNAL'), bad);
+  }
+});
+
+const HYBRID_MOUNTINFO = `25 1 0:23 / / rw - ext4 /dev/vda rw
+30 25 0:26 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
+31 30 0:27 / /sys/fs/cgroup/memory rw,relatime - cgroup cgroup rw,memory
+32 30 0:28 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
+33 30 0:29 / /sys/fs/cgroup/systemd rw,relatime - cgroup cgroup rw,name=systemd
+34 30 0:30 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
+35 25 0:30 /sub /mnt/again\\040there rw,relatime - cgroup2 cgroup2 rw`;
+const HYBRID_CGROUP = `4:memory:/machine/x
+3:cpu:/
+2:name=systemd:/
+0::/`;
+
+test('hierarchies: v1 controllers, named hierarchies and cgroup2 on a hybrid host', () => {
+  const hs = parseHierarchies(HYBRID_MOUNTINFO, HYBRID_CGROUP);
+  assert.equal(hs.map((h) => [h.name, h.version, h.mountPoint, h.current]), [
+    ['memory', 1, '/sys/fs/cgroup/memory', '/machine/x'],
+    ['cpu', 1, '/sys/fs/cgroup/cpu', '/'],
+    ['name=systemd', 1, '/sys/fs/cgroup/systemd', '/'],
+    ['unified', 2, '/sys/fs/cgroup/unified', '/'],
+  ]);
+});
+
+test('cgroupsPath: unset, absolute, relative; ".." refused', () => {
+  const [memory] = parseHierarchies(HYBRID_MOUNTINFO, HYBRID_CGROUP);
+  assert.is(resolveCgroupPath(undefined, 'c1', memory), '/tsrun/c1');
+  assert.is(resolveCgroupPath('/a/b', 'c1', memory), '/a/b');
+  assert.is(resolveCgroupPath('a/b', 'c1', memory), '/machine/x/a/b');
+  assert.throws(() => resolveCgroupPath('/a/../../b', 'c1', memory), (e: unknown) => isTsrunError(e, 'ERR_CONFIG_INVALID'));
+});
+
+test.run();
