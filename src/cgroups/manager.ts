@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'n
 import { join, posix } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { hostHierarchies, type Hierarchy } from './hierarchies.ts';
+import { v2Controllers, type Placement } from './resources.ts';
 
 export const DEFAULT_PARENT = '/tsrun';
 
@@ -30,10 +31,12 @@ export interface CreatedCgroups {
   leaves: string[];
   /** ancestors tsrun created on the way, deepest first; removed when empty */
   parents: string[];
+  /** which directory serves which controllers, for linux.resources */
+  placements: Placement[];
 }
 
 export function createCgroups(cgroupsPath: string | undefined, id: string): CreatedCgroups {
-  const created: CreatedCgroups = { dirs: [], leaves: [], parents: [] };
+  const created: CreatedCgroups = { dirs: [], leaves: [], parents: [], placements: [] };
   try {
     for (const h of hostHierarchies()) {
       const leaf = hostDir(h, resolveCgroupPath(cgroupsPath, id, h));
@@ -44,8 +47,10 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
         missing.unshift(dir);
         dir = posix.dirname(dir);
       }
+      if (h.version === 2) enableControllers(dir);
       for (const parent of missing) {
         mkdirSync(parent);
+        if (h.version === 2) enableControllers(parent);
         if (h.name.split(',').includes('cpuset')) inheritCpuset(parent);
         madeParents.unshift(parent);
       }
@@ -59,6 +64,7 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
       }
       if (h.name.split(',').includes('cpuset')) inheritCpuset(leaf);
       created.dirs.push(leaf);
+      created.placements.push({ dir: leaf, version: h.version, controllers: h.version === 2 ? v2Controllers(leaf) : h.name.split(',') });
       if (fresh) created.leaves.push(leaf);
       created.parents.push(...madeParents);
       if (cgroupsPath === undefined) created.parents.push(posix.dirname(leaf));
@@ -68,6 +74,21 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
     throw systemError(`create cgroup for ${id}`, err, 'ERR_CGROUP');
   }
   return created;
+}
+
+/**
+ * cgroup v2: a child can use only the controllers its parent enables in cgroup.subtree_control.
+ * Enabling can fail on an existing cgroup that holds processes; the container then lacks that
+ * controller, and a resource that needs it is reported when it is applied.
+ */
+function enableControllers(dir: string): void {
+  const wanted = v2Controllers(dir).map((c) => `+${c}`).join(' ');
+  if (!wanted) return;
+  try {
+    writeFileSync(join(dir, 'cgroup.subtree_control'), wanted);
+  } catch {
+    // see above
+  }
 }
 
 /** cgroup v1 cpuset: a new cgroup has no cpus or mems, and no task may join it until they are set. */

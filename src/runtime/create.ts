@@ -4,6 +4,7 @@ import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, removeCgroups } from '../cgroups/manager.ts';
+import { applyResources } from '../cgroups/resources.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
 import { warn } from '../log.ts';
 import { buildPlan } from '../plan/build.ts';
@@ -76,7 +77,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     status: 'creating',
     pid: 0,
     initStartTime: '',
-    cgroups: { dirs: [], leaves: [], parents: [] },
+    cgroups: { dirs: [], leaves: [], parents: [], placements: [] },
     hooks: { poststart: config.hooks?.poststart, poststop: config.hooks?.poststop },
     hasProcess: config.process !== undefined,
   };
@@ -89,6 +90,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     mkfifo(startedFifo, 0o600);
     record.cgroups = createCgroups(config.linux?.cgroupsPath, id);
     store.write(record);
+    applyResources(record.cgroups.placements, config.linux?.resources, config.linux?.devices);
 
     const plan = buildPlan(config, {
       bundle,
