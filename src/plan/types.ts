@@ -23,7 +23,15 @@ export type HostStep =
   /** setns(open(path), nstype). The user namespace, when joined, comes first. */
   | { op: 'setns'; type: NamespaceType; path: string }
   /** unshare(CLONE_NEWTIME) and write the offsets to /proc/self/timens_offsets; the clone lands in it. */
-  | { op: 'unshareTime'; offsets: { clock: 'monotonic' | 'boottime'; secs: bigint; nanosecs: number }[] };
+  | { op: 'unshareTime'; offsets: { clock: 'monotonic' | 'boottime'; secs: bigint; nanosecs: number }[] }
+  /**
+   * mkfifo both start fifos (0600, host paths in the state dir) and open them O_RDWR|O_CLOEXEC; the
+   * init inherits the descriptors (see src/runtime/start.ts). Done here, first, because a
+   * user-namespaced init could not reach the root-only state dir.
+   */
+  | { op: 'startFifos'; startFifo: string; startedFifo: string }
+  /** connect to the console socket (a host path) for the terminal step; first for the same reason */
+  | { op: 'connectConsole'; socketPath: string };
 
 export interface CloneStep {
   op: 'clone';
@@ -84,10 +92,6 @@ export type ContainerStep =
   /** where mknod is not permitted (user namespace): bind-mount the host's node instead */
   | { op: 'bindDevice'; source: string; path: string }
   | { op: 'symlink'; target: string; path: string }
-  /** connect to the console socket (a host path) before pivot_root; the pty master is sent over it later */
-  | { op: 'connectConsole'; socketPath: string }
-  /** open the two start fifos (host paths) before pivot_root, see src/runtime/start.ts */
-  | { op: 'openStartFifos'; startFifo: string; startedFifo: string }
   /** write to /proc/self/oom_score_adj */
   | { op: 'oomScoreAdj'; value: number }
   | { op: 'rlimit'; resource: number; soft: bigint; hard: bigint }
@@ -155,8 +159,8 @@ export function describeStep(step: HostStep | CloneStep | ContainerStep): string
       return `create symlink ${step.path}`;
     case 'connectConsole':
       return `connect to console socket ${step.socketPath}`;
-    case 'openStartFifos':
-      return 'open start fifos';
+    case 'startFifos':
+      return 'make start fifos';
     case 'oomScoreAdj':
       return 'set oom_score_adj';
     case 'rlimit':

@@ -64,7 +64,7 @@ export async function create(rt: Runtime, options: CreateOptions): Promise<Conta
 
 async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }: LoadedBundle, options: CreateOptions): Promise<ContainerRecord> {
   // Loaded only here: koffi costs more to load than a whole `tsrun state`.
-  const { spawnInit, mkfifo } = await import('../shim/index.ts');
+  const { spawnInit } = await import('../shim/index.ts');
   const { store } = rt;
   store.claim(id);
   const record: ContainerRecord = {
@@ -82,12 +82,10 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     hasProcess: config.process !== undefined,
   };
   let initPid = 0;
+  // Socket activation: descriptors handed to tsrun by its caller go on to the container (as runc).
+  const listenFds = Number(process.env.LISTEN_FDS ?? 0) || 0;
   try {
     store.write(record);
-    const startFifo = store.path(id, START_FIFO);
-    const startedFifo = store.path(id, STARTED_FIFO);
-    mkfifo(startFifo, 0o600);
-    mkfifo(startedFifo, 0o600);
     record.cgroups = createCgroups(config.linux?.cgroupsPath, id);
     store.write(record);
     applyResources(record.cgroups.placements, config.linux?.resources, config.linux?.devices);
@@ -95,15 +93,17 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     const plan = buildPlan(config, {
       bundle,
       rootfs,
-      startFifo,
-      startedFifo,
+      startFifo: store.path(id, START_FIFO),
+      startedFifo: store.path(id, STARTED_FIFO),
       consoleSocket: options.consoleSocket && resolve(options.consoleSocket),
       noPivot: options.noPivot ?? false,
       preserveFds: options.preserveFds ?? 0,
-      host: { capLastCap: capLastCap(), hostUid: process.getuid?.() ?? 0, hostGid: process.getgid?.() ?? 0 },
+      listenFds,
+      cgroups: record.cgroups,
+      host: { capLastCap: capLastCap(), hostUid: process.getuid?.() ?? 0, hostGid: process.getgid?.() ?? 0, kindOf },
     });
     const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
-    initPid = await spawnInit(plan, { preserveFds: options.preserveFds ?? 0 }, {
+    initPid = await spawnInit(plan, { preserveFds: listenFds + (options.preserveFds ?? 0) }, {
       onStage0: (pid) => joinCgroups(record.cgroups.dirs, pid),
       onCreateRuntime: async (pid) => {
         initPid = pid;
@@ -158,6 +158,14 @@ export function writePidFile(path: string, pid: number): void {
   } catch (err) {
     rmSync(tmp, { force: true });
     throw systemError(`write pid file ${file}`, err);
+  }
+}
+
+function kindOf(path: string): 'dir' | 'file' | 'missing' {
+  try {
+    return statSync(path).isDirectory() ? 'dir' : 'file';
+  } catch {
+    return 'missing';
   }
 }
 

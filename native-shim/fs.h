@@ -1,0 +1,21 @@
+#ifndef TSRUN_FS_H
+#define TSRUN_FS_H
+
+#include "plan.h"
+
+enum kind { KIND_NONE, KIND_DIR, KIND_FILE };
+
+int open_in_root(const char *path, enum kind kind);
+void bind_rootfs(const char *rootfs);
+void mount_step(struct reader *r);
+void mknod_step(struct reader *r);
+void bind_device_step(struct reader *r);
+void symlink_step(struct reader *r);
+void pivot_root_step(void);
+void chroot_step(void);
+void set_root_propagation(unsigned long flags);
+void mask_path(const char *path);
+void readonly_path(const char *path);
+void remount_root_readonly(void);
+
+#endif

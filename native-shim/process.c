@@ -1,0 +1,408 @@
+/*
+ * The container init's steps that are not about the filesystem: hooks, terminal, identity and
+ * capabilities, limits, and the final exec; plus the dispatch of every container step.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/capability.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <grp.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/uio.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "plan.h"
+
+extern int start_fd, console_fd, first_private_fd;
+
+static char *state_json = "";
+static uint32_t state_length;
+static char executable[4096];
+
+/* ---- hooks ---- */
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+/* Runs one hook with the state on stdin; returns NULL on success or a description of the failure. */
+static const char *run_hook(const char *path, char **args, char **env, long long timeout)
+{
+	static char failure[1400];
+	int in[2], out[2];
+	if (pipe2(in, O_CLOEXEC) < 0 || pipe2(out, O_CLOEXEC) < 0)
+		fail(errno, "pipe");
+	pid_t pid = fork();
+	if (pid < 0)
+		fail(errno, "fork");
+	if (pid == 0) {
+		dup2(in[0], 0);
+		dup2(out[1], 1);
+		dup2(out[1], 2);
+		syscall(SYS_close_range, 3, ~0U, 0);
+		execve(path, args[0] ? args : (char *[]){(char *)path, NULL}, env);
+		dprintf(2, "exec %s: %s", path, strerror(errno));
+		_exit(127);
+	}
+	close(in[0]);
+	close(out[1]);
+	signal(SIGPIPE, SIG_IGN);
+	if (write(in[1], state_json, state_length) < 0 && errno != EPIPE) {
+		/* a hook that does not read its stdin is its own business */
+	}
+	close(in[1]);
+	signal(SIGPIPE, SIG_DFL);
+
+	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
+	if (pidfd < 0)
+		fail(errno, "pidfd_open");
+	int output = out[0];
+	char tail[1024]; /* the last bytes the hook printed, for the error message */
+	size_t tail_len = 0;
+	long long deadline = timeout > 0 ? now_ms() + timeout * 1000 : -1;
+	int exited = 0, timed_out = 0;
+	while (!exited) {
+		struct pollfd fds[2] = {{.fd = output, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		int wait_ms = deadline < 0 ? -1 : (int)(deadline - now_ms());
+		if (deadline >= 0 && wait_ms <= 0) {
+			timed_out = 1;
+			kill(pid, SIGKILL);
+			break;
+		}
+		if (poll(fds, 2, wait_ms) < 0 && errno != EINTR)
+			fail(errno, "poll");
+		if (fds[0].revents) {
+			char buf[512];
+			ssize_t got = read(output, buf, sizeof(buf));
+			if (got <= 0) {
+				close(output);
+				output = -1;
+			} else {
+				size_t keep = sizeof(tail) - (size_t)got;
+				if (tail_len > keep) {
+					memmove(tail, tail + tail_len - keep, keep);
+					tail_len = keep;
+				}
+				memcpy(tail + tail_len, buf, (size_t)got);
+				tail_len += (size_t)got;
+			}
+		}
+		exited = fds[1].revents != 0;
+	}
+	int status = 0;
+	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	close(pidfd);
+	if (output >= 0)
+		close(output);
+	while (tail_len > 0 && (tail[tail_len - 1] == '\n' || tail[tail_len - 1] == ' '))
+		tail_len--;
+	if (timed_out)
+		snprintf(failure, sizeof(failure), "timed out after %lld s", timeout);
+	else if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
+		return NULL;
+	else if (WIFSIGNALED(status))
+		snprintf(failure, sizeof(failure), "killed by signal %d", WTERMSIG(status));
+	else
+		snprintf(failure, sizeof(failure), "exit status %d", WEXITSTATUS(status));
+	if (tail_len > 0) {
+		size_t used = strlen(failure);
+		snprintf(failure + used, sizeof(failure) - used, ": %.*s", (int)tail_len, tail);
+	}
+	return failure;
+}
+
+static void hooks_step(struct reader *r)
+{
+	const char *stage = read_token(r);
+	long long count = read_int(r);
+	for (long long i = 0; i < count; i++) {
+		const char *path = read_token(r);
+		char **args = read_list(r), **env = read_list(r);
+		long long timeout = read_int(r);
+		const char *failure = run_hook(path, args, env, timeout);
+		if (failure)
+			fail(0, "%s hook #%lld %s: %s", stage, i, path, failure);
+		free(args);
+		free(env);
+	}
+}
+
+/* ---- terminal ---- */
+
+static void send_fd(int socket, int fd, const char *name)
+{
+	char control[CMSG_SPACE(sizeof(int))] = {0};
+	struct iovec iov = {.iov_base = (void *)name, .iov_len = strlen(name)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &fd, sizeof(int));
+	if (sendmsg(socket, &msg, 0) < 0)
+		fail(errno, "send the terminal to the console socket");
+}
+
+static void terminal_step(struct reader *r)
+{
+	unsigned short rows = (unsigned short)read_int(r), cols = (unsigned short)read_int(r);
+	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		fail(errno, "open /dev/ptmx");
+	int unlock = 0, number;
+	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0)
+		fail(errno, "unlock the pty");
+	int slave = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY);
+	if (slave < 0)
+		fail(errno, "open the pty slave");
+	if (rows && cols) {
+		struct winsize size = {.ws_row = rows, .ws_col = cols};
+		ioctl(master, TIOCSWINSZ, &size);
+	}
+	char name[32];
+	snprintf(name, sizeof(name), "/dev/pts/%d", number);
+	send_fd(console_fd, master, name);
+	close(master);
+	close(console_fd);
+	console_fd = -1;
+	for (int fd = 0; fd < 3; fd++)
+		if (dup2(slave, fd) < 0)
+			fail(errno, "make the pty stdio");
+	if (slave > 2)
+		close(slave);
+	if (ioctl(0, TIOCSCTTY, 0) < 0)
+		fail(errno, "make the pty the controlling terminal");
+}
+
+/* ---- identity ---- */
+
+static void identity_step(struct reader *r)
+{
+	uid_t uid = (uid_t)read_int(r);
+	gid_t gid = (gid_t)read_int(r);
+	char **groups = read_list(r);
+	long long mask = read_int(r);
+	long long no_new_privs = read_int(r);
+	uint64_t bounding = read_u64(r), effective = read_u64(r), permitted = read_u64(r);
+	uint64_t inheritable = read_u64(r), ambient = read_u64(r);
+
+	for (int cap = 0; cap < 64; cap++)
+		if (!(bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			fail(errno, "drop capability %d from the bounding set", cap);
+
+	size_t ngroups = 0;
+	while (groups[ngroups])
+		ngroups++;
+	gid_t gids[ngroups + 1];
+	for (size_t i = 0; i < ngroups; i++)
+		gids[i] = (gid_t)strtoul(groups[i], NULL, 10);
+	if (setgroups(ngroups, gids) < 0 && !(errno == EPERM && ngroups == 0))
+		fail(errno, "setgroups");
+	free(groups);
+	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+		fail(errno, "keep capabilities");
+	if (setresgid(gid, gid, gid) < 0)
+		fail(errno, "setgid %u", gid);
+	if (setresuid(uid, uid, uid) < 0)
+		fail(errno, "setuid %u", uid);
+	prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0);
+
+	struct __user_cap_header_struct header = {.version = _LINUX_CAPABILITY_VERSION_3, .pid = 0};
+	struct __user_cap_data_struct data[2] = {
+		{(uint32_t)effective, (uint32_t)permitted, (uint32_t)inheritable},
+		{(uint32_t)(effective >> 32), (uint32_t)(permitted >> 32), (uint32_t)(inheritable >> 32)},
+	};
+	if (syscall(SYS_capset, &header, data) < 0)
+		fail(errno, "set capabilities");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		fail(errno, "clear ambient capabilities");
+	for (int cap = 0; cap < 64; cap++)
+		if ((ambient & (1ULL << cap)) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			fail(errno, "raise ambient capability %d", cap);
+	if (no_new_privs && prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		fail(errno, "set no_new_privs");
+	umask(mask >= 0 ? (mode_t)mask : 022);
+}
+
+/* ---- the program ---- */
+
+static const char *env_value(char **env, const char *name)
+{
+	size_t len = strlen(name);
+	for (; *env; env++)
+		if (strncmp(*env, name, len) == 0 && (*env)[len] == '=')
+			return *env + len + 1;
+	return NULL;
+}
+
+static int is_executable(const char *path)
+{
+	struct stat st;
+	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+}
+
+/* Resolve the program now, so that a missing one fails create rather than start (as runc does). */
+static void find_executable(struct reader *r)
+{
+	char **args = read_list(r), **env = read_list(r);
+	if (!args[0] || !*args[0])
+		fail(EINVAL, "process.args is empty");
+	if (strchr(args[0], '/')) {
+		snprintf(executable, sizeof(executable), "%s", args[0]);
+		if (!is_executable(executable))
+			fail(errno ? errno : EACCES, "exec: \"%s\"", args[0]);
+	} else {
+		const char *path = env_value(env, "PATH");
+		char dirs[4096];
+		snprintf(dirs, sizeof(dirs), "%s", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+		executable[0] = '\0';
+		for (char *save, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
+			char candidate[4096];
+			snprintf(candidate, sizeof(candidate), "%s/%s", *dir ? dir : ".", args[0]);
+			if (is_executable(candidate)) {
+				snprintf(executable, sizeof(executable), "%s", candidate);
+				break;
+			}
+		}
+		if (!executable[0])
+			fail(ENOENT, "exec: \"%s\": executable file not found in $PATH", args[0]);
+	}
+	free(args);
+	free(env);
+}
+
+static void wait_start(void)
+{
+	send_line("ready");
+	close(sync_fd);
+	sync_fd = -1;
+	char go;
+	ssize_t n;
+	while ((n = read(start_fd, &go, 1)) < 0 && errno == EINTR)
+		;
+	if (n != 1)
+		fail(n < 0 ? errno : EIO, "read the start fifo");
+	close(start_fd);
+}
+
+static void exec_step(struct reader *r)
+{
+	char **args = read_list(r), **env = read_list(r);
+	/* Nothing of the caller's beyond stdio and the preserved fds reaches the program. */
+	if (syscall(SYS_close_range, first_private_fd, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
+		fail(errno, "close inherited descriptors");
+	for (int fd = 0; fd < 3; fd++) {
+		int flags = fcntl(fd, F_GETFL);
+		if (flags >= 0 && (flags & O_NONBLOCK))
+			fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
+	}
+	execve(executable, args, env);
+	fail(errno, "exec %s", executable);
+}
+
+static void write_proc_file(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		fail(errno, "open %s", path);
+	size_t len = strlen(value);
+	if (write(fd, value, len) != (ssize_t)len)
+		fail(errno, "write %s to %s", value, path);
+	close(fd);
+}
+
+static void sysctl_step(const char *key, const char *value)
+{
+	char path[512];
+	if (strstr(key, "..") || strchr(key, '/') == key)
+		fail(EINVAL, "sysctl %s", key);
+	int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	for (char *p = path + 10; p < path + n; p++)
+		if (*p == '.')
+			*p = '/';
+	write_proc_file(path, value);
+}
+
+void run_container_step(const char *op, struct reader *r)
+{
+	if (strcmp(op, "rootPropagation") == 0 || strcmp(op, "setRootPropagation") == 0) {
+		set_root_propagation((unsigned long)read_u64(r));
+	} else if (strcmp(op, "bindRootfs") == 0) {
+		bind_rootfs(read_token(r));
+	} else if (strcmp(op, "mount") == 0) {
+		mount_step(r);
+	} else if (strcmp(op, "mknod") == 0) {
+		mknod_step(r);
+	} else if (strcmp(op, "bindDevice") == 0) {
+		bind_device_step(r);
+	} else if (strcmp(op, "symlink") == 0) {
+		symlink_step(r);
+	} else if (strcmp(op, "oomScoreAdj") == 0) {
+		write_proc_file("/proc/self/oom_score_adj", read_token(r));
+	} else if (strcmp(op, "rlimit") == 0) {
+		int resource = (int)read_int(r);
+		struct rlimit limit = {.rlim_cur = read_u64(r), .rlim_max = read_u64(r)};
+		if (setrlimit(resource, &limit) < 0)
+			fail(errno, "setrlimit %d", resource);
+	} else if (strcmp(op, "syncCreateRuntime") == 0) {
+		send_line("createRuntime");
+		state_json = receive_message(&state_length);
+	} else if (strcmp(op, "hooks") == 0) {
+		hooks_step(r);
+	} else if (strcmp(op, "pivotRoot") == 0) {
+		pivot_root_step();
+	} else if (strcmp(op, "chroot") == 0) {
+		chroot_step();
+	} else if (strcmp(op, "maskPath") == 0) {
+		mask_path(read_token(r));
+	} else if (strcmp(op, "readonlyPath") == 0) {
+		readonly_path(read_token(r));
+	} else if (strcmp(op, "remountRootReadonly") == 0) {
+		remount_root_readonly();
+	} else if (strcmp(op, "hostname") == 0) {
+		const char *name = read_token(r);
+		if (sethostname(name, strlen(name)) < 0)
+			fail(errno, "sethostname %s", name);
+	} else if (strcmp(op, "domainname") == 0) {
+		const char *name = read_token(r);
+		if (setdomainname(name, strlen(name)) < 0)
+			fail(errno, "setdomainname %s", name);
+	} else if (strcmp(op, "sysctl") == 0) {
+		const char *key = read_token(r);
+		sysctl_step(key, read_token(r));
+	} else if (strcmp(op, "terminal") == 0) {
+		terminal_step(r);
+	} else if (strcmp(op, "identity") == 0) {
+		identity_step(r);
+	} else if (strcmp(op, "chdir") == 0) {
+		const char *path = read_token(r);
+		if (chdir(path) < 0)
+			fail(errno, "chdir %s", path);
+	} else if (strcmp(op, "findExecutable") == 0) {
+		find_executable(r);
+	} else if (strcmp(op, "waitStart") == 0) {
+		wait_start();
+	} else if (strcmp(op, "exec") == 0) {
+		exec_step(r);
+	} else {
+		fail(EINVAL, "malformed plan: unknown step %s", op);
+	}
+}

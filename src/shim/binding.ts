@@ -1,0 +1,25 @@
+// The only importer of koffi. Loaded lazily: koffi costs more to load than a whole `tsrun state`,
+// and only the verbs that wait for a container need it.
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import { nativeDir } from '../paths.ts';
+
+export interface ShimLibrary {
+  /** waitpid for a child libuv did not spawn; resolves with the raw wait status, or -errno */
+  waitExit(pid: number): Promise<number>;
+}
+
+let library: ShimLibrary | undefined;
+
+export function shimLibrary(): ShimLibrary {
+  if (library) return library;
+  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const lib = koffi.load(join(nativeDir(), 'libtsrun-shim.so'));
+  const waitExit = lib.func('int tsrun_wait_exit(int pid)');
+  library = {
+    // .async runs the blocking waitpid on a worker thread, keeping the event loop free for signals.
+    waitExit: (pid) =>
+      new Promise((resolve, reject) => waitExit.async(pid, (err: unknown, status: number) => (err ? reject(err) : resolve(status)))),
+  };
+  return library;
+}

@@ -1,0 +1,119 @@
+// Starts the container init and talks to it (see native-shim/init.c for the whole dance).
+//
+// Stage 0 is spawned through libuv with create's stdio, the --preserve-fds descriptors at 3..3+N-1,
+// and the sync socket right after them; it re-execs itself from a sealed memfd, walks the host
+// steps, clones the init and exits. The init reports on the same socket, line by line.
+import { spawn } from 'node:child_process';
+import { constants } from 'node:os';
+import { join } from 'node:path';
+import type { Duplex } from 'node:stream';
+import { TsrunError, describeErrno } from '../errors.ts';
+import { nativeDir } from '../paths.ts';
+import { describeStep, type Plan } from '../plan/types.ts';
+import { shimLibrary } from './binding.ts';
+import { encodePlan, frame } from './encode.ts';
+
+export interface SpawnCallbacks {
+  /** stage 0 runs but has not cloned yet: put it in the container's cgroups so the init is born there */
+  onStage0(stage0Pid: number): void;
+  /** the init waits for the prestart and createRuntime hooks; resolve with the state JSON for its own hooks */
+  onCreateRuntime(initPid: number): Promise<string>;
+}
+
+const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) => [value, name]));
+
+/** Spawns the init and resolves with its pid once it waits on the start fifo. */
+export function spawnInit(plan: Plan, options: { preserveFds: number }, callbacks: SpawnCallbacks): Promise<number> {
+  const preserved = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
+  const syncFd = 3 + options.preserveFds;
+  const stage0 = spawn(join(nativeDir(), 'tsrun-init'), ['stage0', String(syncFd)], {
+    stdio: ['inherit', 'inherit', 'inherit', ...preserved, 'pipe'],
+    env: {},
+  });
+  const sync = stage0.stdio[syncFd] as Duplex;
+  let initPid = 0;
+
+  return new Promise<number>((resolve, reject) => {
+    let settled = false;
+    const finish = (err: Error | undefined) => {
+      if (settled) return;
+      settled = true;
+      sync.destroy();
+      stage0.unref();
+      if (!err) return resolve(initPid);
+      for (const pid of [initPid, stage0.pid ?? 0]) {
+        if (pid > 0) {
+          try {
+            process.kill(pid, 'SIGKILL');
+          } catch {
+            // already gone
+          }
+        }
+      }
+      reject(err);
+    };
+    stage0.on('error', (err) => finish(new TsrunError('ERR_SPAWN', `start the container init: ${err.message}`, { cause: err })));
+    if (stage0.pid === undefined) return;
+    try {
+      callbacks.onStage0(stage0.pid);
+    } catch (err) {
+      return finish(err as Error);
+    }
+
+    let pending = '';
+    let queue = Promise.resolve();
+    const handle = async (line: string): Promise<void> => {
+      const [kind, ...rest] = line.split(' ');
+      if (kind === 'init') {
+        initPid = Number(rest[0]);
+      } else if (kind === 'createRuntime') {
+        const state = await callbacks.onCreateRuntime(initPid);
+        sync.write(frame(Buffer.from(state)));
+      } else if (kind === 'ready') {
+        finish(undefined);
+      } else if (kind === 'error') {
+        finish(initError(plan, rest));
+      } else {
+        finish(new TsrunError('ERR_SPAWN', `unexpected message from the container init: ${line}`));
+      }
+    };
+    sync.on('data', (chunk: Buffer) => {
+      pending += chunk.toString();
+      let newline: number;
+      while ((newline = pending.indexOf('\n')) >= 0) {
+        const line = pending.slice(0, newline);
+        pending = pending.slice(newline + 1);
+        queue = queue.then(() => (settled ? undefined : handle(line))).catch((err: Error) => finish(err));
+      }
+    });
+    sync.on('error', () => {
+      // EPIPE or ECONNRESET: the init died; 'close' reports it
+    });
+    sync.on('close', () => {
+      queue = queue.then(() => finish(new TsrunError('ERR_SPAWN', 'the container init exited before it was ready')));
+    });
+    sync.write(encodePlan(plan));
+  });
+}
+
+/** "error <phase> <index> <errno> <text>" → a TsrunError naming the step. */
+function initError(plan: Plan, [phase, index, errnum, ...text]: string[]): TsrunError {
+  const step = phase === 'host' ? plan.host[Number(index)] : phase === 'container' ? plan.container[Number(index)] : plan.clone;
+  const errno = ERRNO_NAMES.get(Number(errnum));
+  const detail = text.join(' ') || (step ? describeStep(step) : 'container init');
+  const message = errno ? `${detail}: ${errno} (${describeErrno(errno)})` : detail;
+  return new TsrunError(step?.op === 'hooks' ? 'ERR_HOOK' : 'ERR_SPAWN', message, { errno });
+}
+
+export interface ExitStatus {
+  exitCode: number | null;
+  signal: number | null;
+}
+
+/** Waits for the container init (a child of this process through CLONE_PARENT) to exit. */
+export async function waitForExit(pid: number): Promise<ExitStatus> {
+  const status = await shimLibrary().waitExit(pid);
+  if (status < 0) throw new TsrunError('ERR_SYSTEM', `wait for process ${pid}: ${ERRNO_NAMES.get(-status) ?? -status}`);
+  const signal = status & 0x7f;
+  return signal === 0 ? { exitCode: (status >> 8) & 0xff, signal: null } : { exitCode: null, signal };
+}
