@@ -4,6 +4,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <poll.h>
+#include <string.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 
 /*
@@ -18,4 +21,31 @@ int tsrun_wait_exit(int pid)
 			return -errno;
 	}
 	return status;
+}
+
+/*
+ * Receive one descriptor sent with SCM_RIGHTS (the pty master a container sends to its console
+ * socket). Blocks; returns the descriptor, or -errno (-EBADMSG when the message carried none).
+ */
+int tsrun_recv_fd(int socket)
+{
+	char name[256];
+	char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = {.iov_base = name, .iov_len = sizeof(name)};
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof(control)};
+	ssize_t n;
+	/* node's sockets are non-blocking: wait for the message here, on the worker thread */
+	while ((n = recvmsg(socket, &msg, MSG_CMSG_CLOEXEC)) < 0) {
+		struct pollfd ready = {.fd = socket, .events = POLLIN};
+		if (errno == EAGAIN)
+			poll(&ready, 1, -1);
+		else if (errno != EINTR)
+			return -errno;
+	}
+	struct cmsghdr *cmsg = CMSG_FIRSTHDR(&msg);
+	if (!cmsg || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+		return -EBADMSG;
+	int fd;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
+	return fd;
 }

@@ -7,6 +7,8 @@ import { nativeDir } from '../paths.ts';
 export interface ShimLibrary {
   /** waitpid for a child libuv did not spawn; resolves with the raw wait status, or -errno */
   waitExit(pid: number): Promise<number>;
+  /** recvmsg one SCM_RIGHTS descriptor from a connected unix socket; resolves with it, or -errno */
+  receiveFd(socket: number): Promise<number>;
 }
 
 let library: ShimLibrary | undefined;
@@ -16,10 +18,13 @@ export function shimLibrary(): ShimLibrary {
   const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
   const lib = koffi.load(join(nativeDir(), 'libtsrun-shim.so'));
   const waitExit = lib.func('int tsrun_wait_exit(int pid)');
+  const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
   library = {
     // .async runs the blocking waitpid on a worker thread, keeping the event loop free for signals.
     waitExit: (pid) =>
       new Promise((resolve, reject) => waitExit.async(pid, (err: unknown, status: number) => (err ? reject(err) : resolve(status)))),
+    receiveFd: (socket) =>
+      new Promise((resolve, reject) => receiveFd.async(socket, (err: unknown, fd: number) => (err ? reject(err) : resolve(fd)))),
   };
   return library;
 }

@@ -117,3 +117,15 @@ export async function waitForExit(pid: number): Promise<ExitStatus> {
   const signal = status & 0x7f;
   return signal === 0 ? { exitCode: (status >> 8) & 0xff, signal: null } : { exitCode: null, signal };
 }
+
+/**
+ * Receives the pty master a container sends to its --console-socket, from an accepted connection
+ * (a net.Socket of a net.Server listening on that path).
+ */
+export async function receiveTerminal(connection: { _handle?: { fd?: number } }): Promise<number> {
+  const fd = connection._handle?.fd;
+  if (fd === undefined || fd < 0) throw new TsrunError('ERR_USAGE', 'receiveTerminal needs a connected unix socket');
+  const received = await shimLibrary().receiveFd(fd);
+  if (received < 0) throw new TsrunError('ERR_SYSTEM', `receive the terminal: ${ERRNO_NAMES.get(-received) ?? -received}`);
+  return received;
+}
