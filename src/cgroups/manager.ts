@@ -142,3 +142,16 @@ export function removeCgroups(created: CreatedCgroups, timeoutMs = 5000): void {
   }
   if (stuck.length) throw new TsrunError('ERR_CGROUP', `cannot remove cgroup ${stuck.join(', ')}`);
 }
+
+/** Every process in the container's cgroups (host pids), sorted. */
+export function containerPids(dirs: string[]): number[] {
+  const pids = new Set<number>();
+  for (const dir of dirs) {
+    try {
+      for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (line) pids.add(Number(line));
+    } catch {
+      // a hierarchy that vanished has no processes
+    }
+  }
+  return [...pids].sort((a, b) => a - b);
+}

@@ -4,7 +4,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
-import type { LinuxResources, LinuxDeviceCgroup } from '../spec/types.ts';
+import type { Int64, LinuxResources, LinuxDeviceCgroup } from '../spec/types.ts';
 
 /** A cgroup directory and the controllers it offers. */
 export interface Placement {
@@ -45,7 +45,7 @@ function need(placements: Placement[], controller: string, field: string): Place
 }
 
 /** The config's device rules, then the default devices and linux.devices: last match wins. */
-export function deviceRules(resources: LinuxResources | undefined, devices: { type: string; major?: number; minor?: number }[] = []): LinuxDeviceCgroup[] {
+export function deviceRules(resources: LinuxResources | undefined, devices: { type: string; major?: Int64; minor?: Int64 }[] = []): LinuxDeviceCgroup[] {
   return [
     ...(resources?.devices ?? []),
     ...DEFAULT_ALLOWED,
@@ -54,11 +54,11 @@ export function deviceRules(resources: LinuxResources | undefined, devices: { ty
 }
 
 function v1DeviceRule(rule: LinuxDeviceCgroup): string {
-  const id = (n: number | undefined) => (n === undefined || n === -1 ? '*' : String(n));
+  const id = (n: Int64 | undefined) => (n === undefined || Number(n) === -1 ? '*' : String(n));
   return `${rule.type ?? 'a'} ${id(rule.major)}:${id(rule.minor)} ${rule.access ?? 'rwm'}`;
 }
 
-export function applyResources(placements: Placement[], resources: LinuxResources | undefined, devices: { type: string; major?: number; minor?: number }[] = []): void {
+export function applyResources(placements: Placement[], resources: LinuxResources | undefined, devices: { type: string; major?: Int64; minor?: Int64 }[] = []): void {
   const r = resources ?? {};
   if (r.devices !== undefined) {
     const p = need(placements, 'devices', 'linux.resources.devices');

@@ -26,7 +26,7 @@ export function parseVerbArgs<O extends Options>(verb: string, args: string[], o
     throw new TsrunError('ERR_USAGE', `${verb}: ${(err as Error).message.replace(/\. To specify a positional.*$/s, '')}`);
   }
   const count = parsed.positionals.length;
-  if (!parsed.values.help && (count < positionals.min || count > positionals.max)) {
+  if (!(parsed.values as { help?: boolean }).help && (count < positionals.min || count > positionals.max)) {
     const what = count < positionals.min ? 'missing' : 'too many';
     throw new TsrunError('ERR_USAGE', `${verb}: ${what} arguments: expected ${positionals.names || 'none'}`, { hint: `see tsrun ${verb} --help` });
   }

@@ -16,6 +16,9 @@ const VERBS: Record<string, () => Promise<{ verb: Verb }>> = {
   run: () => import('./run.ts'),
   list: () => import('./list.ts'),
   spec: () => import('./spec.ts'),
+  pause: () => import('./pause.ts'),
+  resume: () => import('./resume.ts'),
+  ps: () => import('./ps.ts'),
 };
 
 const GLOBAL_HELP = `tsrun: an OCI container runtime
@@ -31,6 +34,9 @@ commands:
   run       create and start a container, wait for it, delete it
   list      list containers
   spec      write a default config.json
+  pause     freeze every process of a container
+  resume    thaw a paused container
+  ps        list the processes of a container
 
 global options:
   --root DIR              state directory (default ${DEFAULT_ROOT})

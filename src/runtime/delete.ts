@@ -1,10 +1,9 @@
 // `delete`: only a stopped container, unless --force (which kills it first). Deleting undoes what
 // create made (processes, cgroups, state) and then runs the poststop hooks, whose failures are
 // warnings (lifecycle step 13).
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TsrunError } from '../errors.ts';
-import { removeCgroups } from '../cgroups/manager.ts';
+import { setFrozen } from '../cgroups/freezer.ts';
+import { containerPids, removeCgroups } from '../cgroups/manager.ts';
 import { runHooksCollectingFailures } from '../hooks/run.ts';
 import { warn } from '../log.ts';
 import { validateId } from '../state/id.ts';
@@ -35,6 +34,8 @@ export async function deleteContainer(rt: Runtime, id: string, force: boolean): 
 
 /** Kills whatever is left of the container, removes its cgroups and state, runs poststop hooks. */
 export async function destroy(rt: Runtime, record: ContainerRecord): Promise<void> {
+  // A frozen process does not act on SIGKILL until it is thawed.
+  if (record.status === 'paused') await setFrozen(record.cgroups.placements, false).catch((err: Error) => warn(err.message));
   await killEverything(record);
   let cgroupError: unknown;
   try {
@@ -56,7 +57,7 @@ export async function destroy(rt: Runtime, record: ContainerRecord): Promise<voi
 async function killEverything(record: ContainerRecord): Promise<void> {
   const deadline = Date.now() + 10_000;
   for (;;) {
-    const pids = new Set<number>(record.cgroups.leaves.flatMap(readProcs));
+    const pids = new Set<number>(containerPids(record.cgroups.leaves));
     const initAlive = record.pid > 0 && isAlive(record.pid, record.initStartTime);
     if (initAlive) pids.add(record.pid);
     if (pids.size === 0) return;
@@ -69,13 +70,5 @@ async function killEverything(record: ContainerRecord): Promise<void> {
     }
     if (Date.now() > deadline) throw new TsrunError('ERR_SYSTEM', `container ${record.id}: processes ${[...pids].join(' ')} survive SIGKILL`);
     await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-function readProcs(dir: string): number[] {
-  try {
-    return readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number);
-  } catch {
-    return [];
   }
 }

@@ -1,14 +1,26 @@
+import { containerPids } from '../cgroups/manager.ts';
 import { TsrunError } from '../errors.ts';
 import { validateId } from '../state/id.ts';
 import { observeStatus } from '../state/status.ts';
 import type { Runtime } from './context.ts';
 
-/** Signals the container's init; only a created, running or paused container may be signalled. */
-export function kill(rt: Runtime, id: string, signal: number): void {
+/** Signals the container's init (or all its processes); only a created, running or paused container may be signalled. */
+export function kill(rt: Runtime, id: string, signal: number, all = false): void {
   validateId(id);
   const record = rt.store.read(id);
   const status = observeStatus(rt.store, record);
   if (status === 'stopped' || status === 'creating') throw new TsrunError('ERR_STATE', `container ${id}: container not running`);
+  if (all) {
+    // Every process of the cgroup, also those that left the init's process group or session.
+    for (const pid of containerPids(record.cgroups.dirs)) {
+      try {
+        process.kill(pid, signal);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return;
+  }
   try {
     process.kill(record.pid, signal);
   } catch (err) {
