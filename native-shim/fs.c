@@ -216,7 +216,9 @@ void symlink_step(struct reader *r)
 {
 	const char *target = read_token(r), *path = read_token(r);
 	int dir = open_parent(path);
-	if (symlinkat(target, dir, base_name(path)) < 0 && errno != EEXIST)
+	const char *name = base_name(path);
+	/* what the image has there (a /dev/ptmx node, say) gives way; a directory does not */
+	if (symlinkat(target, dir, name) < 0 && (errno != EEXIST || unlinkat(dir, name, 0) < 0 || symlinkat(target, dir, name) < 0))
 		fail(errno, "symlink %s", path);
 	close(dir);
 }

@@ -13,6 +13,7 @@
 #include <string.h>
 #include <grp.h>
 #include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
@@ -32,6 +33,7 @@ extern int start_fd, console_fd, first_private_fd;
 static char *state_json = "";
 static uint32_t state_length;
 static char executable[4096];
+static unsigned long process_uid;
 
 /* ---- hooks ---- */
 
@@ -179,6 +181,14 @@ static void terminal_step(struct reader *r)
 	}
 	char name[32];
 	snprintf(name, sizeof(name), "/dev/pts/%d", number);
+	/* /dev/console is the container's terminal too (runc binds the pty there) */
+	int console = open_in_root("/dev/console", KIND_FILE);
+	char slave_path[32], console_path[32];
+	snprintf(slave_path, sizeof(slave_path), "/proc/self/fd/%d", slave);
+	snprintf(console_path, sizeof(console_path), "/proc/self/fd/%d", console);
+	if (console < 0 || mount(slave_path, console_path, NULL, MS_BIND, NULL) < 0)
+		fail(errno, "bind the pty on /dev/console");
+	close(console);
 	send_fd(console_fd, master, name);
 	close(master);
 	close(console_fd);
@@ -199,6 +209,7 @@ static void identity_step(struct reader *r)
 	uid_t uid = (uid_t)read_int(r);
 	gid_t gid = (gid_t)read_int(r);
 	char **groups = read_list(r);
+	process_uid = uid;
 	long long mask = read_int(r);
 	long long no_new_privs = read_int(r);
 	uint64_t bounding = read_u64(r), effective = read_u64(r), permitted = read_u64(r);
@@ -303,9 +314,54 @@ static void wait_start(void)
 	close(start_fd);
 }
 
+/* HOME from the container's /etc/passwd when the config sets none, as runc does (no NSS here). */
+static char **with_home(char **env)
+{
+	if (env_value(env, "HOME"))
+		return env;
+	static char home[4200] = "HOME=/";
+	/* only a regular file: a fifo planted at /etc/passwd must not hang the start */
+	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	struct stat st;
+	FILE *passwd = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
+	if (!passwd && fd >= 0)
+		close(fd);
+	char line[4096];
+	while (passwd && fgets(line, sizeof(line), passwd)) {
+		char *fields[7] = {0};
+		/* name:password:uid:gid:gecos:home:shell, the gecos field may be empty */
+		int i = 0;
+		for (char *p = line, *start = line; i < 7; p++) {
+			if (*p == ':' || *p == '\n' || *p == '\0') {
+				char end = *p;
+				*p = '\0';
+				fields[i++] = start;
+				start = p + 1;
+				if (end != ':')
+					break;
+			}
+		}
+		if (i >= 6 && fields[2][0] && strtoul(fields[2], NULL, 10) == process_uid && fields[5][0]) {
+			snprintf(home, sizeof(home), "HOME=%s", fields[5]);
+			break;
+		}
+	}
+	if (passwd)
+		fclose(passwd);
+	size_t count = 0;
+	while (env[count])
+		count++;
+	char **extended = calloc(count + 2, sizeof(char *));
+	if (!extended)
+		fail(ENOMEM, "allocate");
+	memcpy(extended, env, count * sizeof(char *));
+	extended[count] = home;
+	return extended;
+}
+
 static void exec_step(struct reader *r)
 {
-	char **args = read_list(r), **env = read_list(r);
+	char **args = read_list(r), **env = with_home(read_list(r));
 	/* Nothing of the caller's beyond stdio and the preserved fds reaches the program. */
 	if (syscall(SYS_close_range, first_private_fd, ~0U, CLOSE_RANGE_CLOEXEC) < 0)
 		fail(errno, "close inherited descriptors");
@@ -332,12 +388,12 @@ static void write_proc_file(const char *path, const char *value)
 static void sysctl_step(const char *key, const char *value)
 {
 	char path[512];
-	if (strstr(key, "..") || strchr(key, '/') == key)
+	if (strstr(key, "..") || *key == '.' || strchr(key, '/') == key)
 		fail(EINVAL, "sysctl %s", key);
+	/* The key is dotted; a dot inside a component (an interface name like eth0.1) is written as '/'. */
 	int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
 	for (char *p = path + 10; p < path + n; p++)
-		if (*p == '.')
-			*p = '/';
+		*p = *p == '.' ? '/' : *p == '/' ? '.' : *p;
 	write_proc_file(path, value);
 }
 
@@ -394,6 +450,11 @@ void run_container_step(const char *op, struct reader *r)
 		identity_step(r);
 	} else if (strcmp(op, "chdir") == 0) {
 		const char *path = read_token(r);
+		if (chdir(path) < 0 && errno == ENOENT) {
+			int dir = open_in_root(path, KIND_DIR); /* runc creates a missing cwd */
+			if (dir >= 0)
+				close(dir);
+		}
 		if (chdir(path) < 0)
 			fail(errno, "chdir %s", path);
 	} else if (strcmp(op, "findExecutable") == 0) {

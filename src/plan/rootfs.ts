@@ -1,0 +1,37 @@
+// The container's root: propagation of /, and the masked and read-only paths.
+import { posix } from 'node:path';
+import type { Spec } from '../spec/types.ts';
+import { MS_PRIVATE } from './constants.ts';
+import { invalid } from './invalid.ts';
+import { PROPAGATION_OPTIONS } from './mount-options.ts';
+import type { ContainerStep } from './types.ts';
+
+/**
+ * linux.rootfsPropagation as MS_* flags, with runc's table: "shared" is MS_SHARED on / alone, not
+ * recursive (runc and crun alike; runtime-tools checks / only); runc's r-prefixed values are
+ * accepted too. runc refuses [r]private without pivot_root: the host's mounts stay reachable under
+ * the chroot and would no longer follow the host's unmounts.
+ */
+export function rootfsPropagation(config: Spec, noPivot: boolean): number | undefined {
+  const value = config.linux?.rootfsPropagation;
+  if (value === undefined) return undefined;
+  const flags = PROPAGATION_OPTIONS.get(value);
+  if (flags === undefined) throw invalid('linux.rootfsPropagation', `unknown propagation ${JSON.stringify(value)} (expected shared, slave, private or unbindable)`);
+  if (noPivot && flags & MS_PRIVATE) throw invalid('linux.rootfsPropagation', `${value} is not safe without pivot_root (--no-pivot)`);
+  return flags;
+}
+
+function absolutePaths(paths: string[] | undefined, field: string): string[] {
+  return (paths ?? []).map((p, i) => {
+    if (!posix.isAbsolute(p)) throw invalid(`${field}[${i}]`, `${JSON.stringify(p)} is not an absolute path`);
+    return posix.normalize(p);
+  });
+}
+
+/** maskPath for linux.maskedPaths, then readonlyPath for linux.readonlyPaths (crun's order). */
+export function planPathRestrictions(config: Spec): ContainerStep[] {
+  return [
+    ...absolutePaths(config.linux?.maskedPaths, 'linux.maskedPaths').map((path): ContainerStep => ({ op: 'maskPath', path })),
+    ...absolutePaths(config.linux?.readonlyPaths, 'linux.readonlyPaths').map((path): ContainerStep => ({ op: 'readonlyPath', path })),
+  ];
+}
