@@ -23,7 +23,7 @@
  *     pivotRoot                       chroot
  *     setRootPropagation flags        maskPath path        readonlyPath path
  *     remountRootReadonly             hostname name        domainname name
- *     sysctl          key value       terminal rows cols
+ *     sysctl          key value       terminal rows cols keep-console
  *     identity        uid gid count gid* umask(-1: keep) no-new-privs bounding effective permitted inheritable ambient
  *     chdir path      findExecutable count arg* count env*
  *     waitStart       exec count arg* count env*
@@ -33,6 +33,8 @@
  *   "createRuntime"                  the init waits for the prestart/createRuntime hooks; the runtime
  *                                    answers with a u32 length + the state JSON
  *   "ready"                          the init waits on the start fifo
+ *   "exec"                           (exec plans, without waitStart) about to execve: the socket
+ *                                    closes on success, an error line follows on failure
  *   "error <phase> <index> <errno> <text>"   phase is host, clone or container; index is the step's
  */
 #ifndef TSRUN_PLAN_H

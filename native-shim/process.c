@@ -166,6 +166,7 @@ static void send_fd(int socket, int fd, const char *name)
 static void terminal_step(struct reader *r)
 {
 	unsigned short rows = (unsigned short)read_int(r), cols = (unsigned short)read_int(r);
+	int keep_console = (int)read_int(r);
 	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
 		fail(errno, "open /dev/ptmx");
@@ -182,13 +183,15 @@ static void terminal_step(struct reader *r)
 	char name[32];
 	snprintf(name, sizeof(name), "/dev/pts/%d", number);
 	/* /dev/console is the container's terminal too (runc binds the pty there) */
-	int console = open_in_root("/dev/console", KIND_FILE);
-	char slave_path[32], console_path[32];
-	snprintf(slave_path, sizeof(slave_path), "/proc/self/fd/%d", slave);
-	snprintf(console_path, sizeof(console_path), "/proc/self/fd/%d", console);
-	if (console < 0 || mount(slave_path, console_path, NULL, MS_BIND, NULL) < 0)
-		fail(errno, "bind the pty on /dev/console");
-	close(console);
+	if (!keep_console) {
+		int console = open_in_root("/dev/console", KIND_FILE);
+		char slave_path[32], console_path[32];
+		snprintf(slave_path, sizeof(slave_path), "/proc/self/fd/%d", slave);
+		snprintf(console_path, sizeof(console_path), "/proc/self/fd/%d", console);
+		if (console < 0 || mount(slave_path, console_path, NULL, MS_BIND, NULL) < 0)
+			fail(errno, "bind the pty on /dev/console");
+		close(console);
+	}
 	send_fd(console_fd, master, name);
 	close(master);
 	close(console_fd);
@@ -370,6 +373,8 @@ static void exec_step(struct reader *r)
 		if (flags >= 0 && (flags & O_NONBLOCK))
 			fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	}
+	if (sync_fd >= 0)
+		send_line("exec"); /* no waitStart (an exec plan): the socket closes with the execve */
 	execve(executable, args, env);
 	fail(errno, "exec %s", executable);
 }

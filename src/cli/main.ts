@@ -19,6 +19,7 @@ const VERBS: Record<string, () => Promise<{ verb: Verb }>> = {
   pause: () => import('./pause.ts'),
   resume: () => import('./resume.ts'),
   ps: () => import('./ps.ts'),
+  exec: () => import('./exec.ts'),
 };
 
 const GLOBAL_HELP = `tsrun: an OCI container runtime
@@ -37,6 +38,7 @@ commands:
   pause     freeze every process of a container
   resume    thaw a paused container
   ps        list the processes of a container
+  exec      run a new process in a running container
 
 global options:
   --root DIR              state directory (default ${DEFAULT_ROOT})

@@ -31,9 +31,9 @@ export function processEnv(process: Process, listenFds: number): string[] {
   return [...env.filter((e) => !e.startsWith('LISTEN_FDS=') && !e.startsWith('LISTEN_PID=')), `LISTEN_FDS=${listenFds}`, 'LISTEN_PID=1'];
 }
 
-export function terminalStep(process: Process): ContainerStep {
+export function terminalStep(process: Process, keepConsole = false): ContainerStep {
   const size = process.consoleSize;
-  return { op: 'terminal', ...(size && { rows: size.height, cols: size.width }) };
+  return { op: 'terminal', ...(size && { rows: size.height, cols: size.width }), ...(keepConsole && { keepConsole }) };
 }
 
 export function planProcess(process: Process, ctx: ProcessContext): ProcessPlan {

@@ -114,7 +114,7 @@ export type ContainerStep =
   /** write value to /proc/sys/<key with dots as slashes> */
   | { op: 'sysctl'; key: string; value: string }
   /** open /dev/ptmx in the container, send the master over the console socket, make the pty stdio and ctty */
-  | { op: 'terminal'; rows?: number; cols?: number }
+  | { op: 'terminal'; rows?: number; cols?: number; /** exec: the container's /dev/console stays as it is */ keepConsole?: boolean }
   /** setgroups, setresgid, setresuid (keeping caps), no_new_privs, then the five capability sets, umask */
   | {
       op: 'identity';

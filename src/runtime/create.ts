@@ -80,6 +80,8 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     cgroups: { dirs: [], leaves: [], parents: [], placements: [] },
     hooks: { poststart: config.hooks?.poststart, poststop: config.hooks?.poststop },
     hasProcess: config.process !== undefined,
+    namespaces: (config.linux?.namespaces ?? []).map((ns) => ns.type),
+    process: config.process,
   };
   let initPid = 0;
   // Socket activation: descriptors handed to tsrun by its caller go on to the container (as runc).

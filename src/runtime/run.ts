@@ -19,20 +19,28 @@ export async function run(rt: Runtime, options: CreateOptions & { detach?: boole
   if (options.detach) return 0;
 
   const { waitForExit } = await import('../shim/index.ts');
+  const stopForwarding = forwardSignalsTo(record.pid);
+  try {
+    const { exitCode, signal } = await waitForExit(record.pid);
+    return signal ? 128 + signal : (exitCode ?? 0);
+  } finally {
+    stopForwarding();
+    await deleteContainer(rt, record.id, true);
+  }
+}
+
+/** Passes the signals a user sends to tsrun on to the container's process; returns the undo. */
+export function forwardSignalsTo(pid: number): () => void {
   const forward = (signal: NodeJS.Signals) => {
     try {
-      process.kill(record.pid, signal);
+      process.kill(pid, signal);
     } catch {
       // exited meanwhile
     }
   };
   for (const signal of FORWARDED) process.on(signal, forward);
-  try {
-    const { exitCode, signal } = await waitForExit(record.pid);
-    return signal ? 128 + signal : (exitCode ?? 0);
-  } finally {
+  return () => {
     for (const signal of FORWARDED) process.off(signal, forward);
-    await deleteContainer(rt, record.id, true);
-  }
+  };
 }
 

@@ -61,7 +61,7 @@ function containerTokens(step: ContainerStep): Token[] {
     case 'sysctl':
       return [step.op, step.key, step.value];
     case 'terminal':
-      return [step.op, step.rows ?? 0, step.cols ?? 0];
+      return [step.op, step.rows ?? 0, step.cols ?? 0, step.keepConsole ?? false];
     case 'identity': {
       const c = step.capabilities;
       return [

@@ -22,7 +22,10 @@ export interface SpawnCallbacks {
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 
-/** Spawns the init and resolves with its pid once it waits on the start fifo. */
+/**
+ * Spawns the init and resolves with its pid once it waits on the start fifo, or, for a plan
+ * without waitStart (exec), once it has exec'd the program.
+ */
 export function spawnInit(plan: Plan, options: { preserveFds: number }, callbacks: SpawnCallbacks): Promise<number> {
   const preserved = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
   const syncFd = 3 + options.preserveFds;
@@ -60,6 +63,7 @@ export function spawnInit(plan: Plan, options: { preserveFds: number }, callback
       return finish(err as Error);
     }
 
+    let execing = false;
     let pending = '';
     let queue = Promise.resolve();
     const handle = async (line: string): Promise<void> => {
@@ -71,6 +75,9 @@ export function spawnInit(plan: Plan, options: { preserveFds: number }, callback
         sync.write(frame(Buffer.from(state)));
       } else if (kind === 'ready') {
         finish(undefined);
+      } else if (kind === 'exec') {
+        execing = true; // success is the socket closing with the execve
+
       } else if (kind === 'error') {
         finish(initError(plan, rest));
       } else {
@@ -90,7 +97,7 @@ export function spawnInit(plan: Plan, options: { preserveFds: number }, callback
       // EPIPE or ECONNRESET: the init died; 'close' reports it
     });
     sync.on('close', () => {
-      queue = queue.then(() => finish(new TsrunError('ERR_SPAWN', 'the container init exited before it was ready')));
+      queue = queue.then(() => finish(execing ? undefined : new TsrunError('ERR_SPAWN', 'the container init exited before it was ready')));
     });
     sync.write(encodePlan(plan));
   });

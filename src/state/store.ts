@@ -5,7 +5,8 @@
 import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
-import type { Hook } from '../spec/types.ts';
+import type { NamespaceType } from '../plan/types.ts';
+import type { Hook, Process } from '../spec/types.ts';
 import type { CreatedCgroups } from '../cgroups/manager.ts';
 
 /** The status tsrun records; `stopped` is never recorded, it is observed (see status.ts). */
@@ -29,6 +30,10 @@ export interface ContainerRecord {
   hooks: { poststart?: Hook[]; poststop?: Hook[] };
   /** config.json had a `process`: without one the container can be created but not started */
   hasProcess: boolean;
+  /** the container's namespaces, which `exec` joins through /proc/<pid>/ns */
+  namespaces: NamespaceType[];
+  /** config.json's process at create time: the base of an `exec` without --process */
+  process?: Process;
 }
 
 export class StateStore {

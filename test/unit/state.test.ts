@@ -14,7 +14,7 @@ const scratch = () => mkdtempSync(join(tmpdir(), 'tsrun-unit-'));
 function record(id: string): ContainerRecord {
   return {
     ociVersion: '1.3.0', id, bundle: '/b', rootfs: '/b/rootfs', created: new Date(0).toISOString(), annotations: {},
-    status: 'created', pid: 0, initStartTime: '', cgroups: { dirs: [], leaves: [], parents: [], placements: [] }, hooks: {}, hasProcess: true,
+    status: 'created', pid: 0, initStartTime: '', cgroups: { dirs: [], leaves: [], parents: [], placements: [] }, hooks: {}, hasProcess: true, namespaces: [],
   };
 }
 

@@ -1,0 +1,94 @@
+import { TsrunError } from '../errors.ts';
+import { openRuntime } from '../runtime/context.ts';
+import { exec, loadProcessFile } from '../runtime/exec.ts';
+import type { Process } from '../spec/types.ts';
+import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
+
+const options = {
+  process: { type: 'string', short: 'p' },
+  detach: { type: 'boolean', short: 'd' },
+  'pid-file': { type: 'string' },
+  'console-socket': { type: 'string' },
+  tty: { type: 'boolean', short: 't' },
+  cwd: { type: 'string' },
+  env: { type: 'string', short: 'e', multiple: true },
+  user: { type: 'string', short: 'u' },
+  'additional-gids': { type: 'string', short: 'g', multiple: true },
+  cap: { type: 'string', short: 'c', multiple: true },
+  'no-new-privs': { type: 'boolean' },
+  'preserve-fds': { type: 'string' },
+} as const;
+
+export const verb: Verb = {
+  summary: 'run a new process in a running container',
+  usage: `tsrun exec [options] ID [COMMAND [ARG...]]
+  -p, --process FILE       the process as a JSON file (config.json's process); the other flags then only add to it
+  -d, --detach             return once the process runs
+      --pid-file FILE      write the process's pid to FILE
+      --console-socket S   unix socket to send the pty master to (with --tty)
+  -t, --tty                allocate a pseudo-terminal
+      --cwd DIR            working directory
+  -e, --env K=V            set an environment variable (repeatable)
+  -u, --user UID[:GID]     user and group ids
+  -g, --additional-gids G  additional group id (repeatable)
+  -c, --cap CAP            add a capability (repeatable)
+      --no-new-privs       set no_new_privs
+      --preserve-fds N     pass N extra fds (3 .. 3+N-1) to the process`,
+  async run(args, global) {
+    const { values, positionals } = parseVerbArgs('exec', args, options, { min: 1, max: Infinity, names: 'ID [COMMAND [ARG...]]' });
+    const [id, ...command] = positionals;
+    const rt = openRuntime(global.root);
+    let process: Process;
+    if (values.process) {
+      process = loadProcessFile(values.process);
+      if (command.length) process.args = command;
+    } else {
+      // Like runc: the container's own process settings, with the command line's changes.
+      const base = rt.store.read(id).process;
+      if (!base) throw new TsrunError('ERR_USAGE', `exec: container ${id} has no process in its config: use --process`);
+      if (!command.length) throw new TsrunError('ERR_USAGE', 'exec: missing arguments: expected ID COMMAND [ARG...] or --process');
+      process = { ...structuredClone(base), args: command, terminal: false };
+    }
+    if (values.tty) process.terminal = true;
+    if (values.cwd) process.cwd = values.cwd;
+    if (values.env) process.env = mergeEnv(process.env ?? [], values.env);
+    if (values.user) process.user = { ...process.user, ...parseUser(values.user) };
+    if (values['additional-gids']) {
+      process.user = { ...process.user, additionalGids: values['additional-gids'].map((g) => parseId('--additional-gids', g)) };
+    }
+    if (values.cap) {
+      const caps = { ...process.capabilities };
+      for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) caps[set] = [...new Set([...(caps[set] ?? []), ...values.cap])];
+      process.capabilities = caps;
+    }
+    if (values['no-new-privs']) process.noNewPrivileges = true;
+    return exec(rt, {
+      id,
+      process,
+      detach: values.detach === true,
+      pidFile: values['pid-file'],
+      consoleSocket: values['console-socket'],
+      preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
+    });
+  },
+};
+
+function mergeEnv(env: string[], extra: string[]): string[] {
+  const merged = new Map(env.map((e) => [e.split('=')[0], e]));
+  for (const e of extra) {
+    if (!e.includes('=')) throw new TsrunError('ERR_USAGE', `exec: --env ${JSON.stringify(e)} is not KEY=VALUE`);
+    merged.set(e.split('=')[0], e);
+  }
+  return [...merged.values()];
+}
+
+function parseId(flag: string, text: string): number {
+  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new TsrunError('ERR_USAGE', `exec: ${flag} ${JSON.stringify(text)} is not a numeric id`);
+  return Number(text);
+}
+
+function parseUser(text: string): { uid: number; gid?: number } {
+  const [uid, gid, ...rest] = text.split(':');
+  if (rest.length) throw new TsrunError('ERR_USAGE', `exec: --user ${JSON.stringify(text)} is not UID[:GID]`);
+  return gid === undefined ? { uid: parseId('--user', uid) } : { uid: parseId('--user', uid), gid: parseId('--user', gid) };
+}

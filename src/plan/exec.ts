@@ -1,0 +1,34 @@
+// The plan of `exec`: stage 0 joins every namespace of the running container through
+// /proc/<init>/ns (the pid namespace too, so the clone lands inside it) and the process is set up
+// as the container's own was: terminal, rlimits, cwd, identity, then exec. Nothing is mounted.
+import type { Process } from '../spec/types.ts';
+import { planProcess, terminalStep } from './process.ts';
+import type { ContainerStep, HostStep, NamespaceType, Plan } from './types.ts';
+
+/** user first (its privileges open the rest), mount last (the paths are host paths): see ./namespaces.ts */
+const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
+const PROC_NAME: Record<NamespaceType, string> = {
+  user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', time: 'time', mount: 'mnt',
+};
+
+export interface ExecContext {
+  initPid: number;
+  namespaces: NamespaceType[];
+  consoleSocket?: string;
+  capLastCap: number;
+  listenFds: number;
+}
+
+export function buildExecPlan(process: Process, ctx: ExecContext): Plan {
+  const host: HostStep[] = [];
+  if (ctx.consoleSocket) host.push({ op: 'connectConsole', socketPath: ctx.consoleSocket });
+  for (const type of JOIN_ORDER) {
+    if (ctx.namespaces.includes(type)) host.push({ op: 'setns', type, path: `/proc/${ctx.initPid}/ns/${PROC_NAME[type]}` });
+  }
+  const { setup, exec } = planProcess(process, { capLastCap: ctx.capLastCap, listenFds: ctx.listenFds });
+  const container: ContainerStep[] = [];
+  if (process.terminal) container.push(terminalStep(process, true));
+  // oom_score_adj is the container's, inherited by every process in it: not set again.
+  container.push(...setup.filter((step) => step.op !== 'oomScoreAdj'), exec);
+  return { host, clone: { op: 'clone', flags: 0 }, container };
+}
