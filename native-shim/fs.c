@@ -35,10 +35,47 @@ static int openat2_in_root(int dirfd, const char *path, int flags)
 	return (int)syscall(SYS_openat2, dirfd, path, &how, sizeof(how));
 }
 
-static const char *base_name(const char *path)
+/* `path` without trailing slashes, split into its parent (maybe "") and last component. */
+static int split_path(const char *path, char parent[4096], char name[256])
 {
-	const char *slash = strrchr(path, '/');
-	return slash ? slash + 1 : path;
+	size_t len = strlen(path);
+	while (len > 1 && path[len - 1] == '/')
+		len--;
+	size_t start = len;
+	while (start > 0 && path[start - 1] != '/')
+		start--;
+	size_t parent_len = start;
+	while (parent_len > 1 && path[parent_len - 1] == '/')
+		parent_len--;
+	if (len - start == 0 || len - start >= 256 || parent_len >= 4096) {
+		errno = EINVAL;
+		return -1;
+	}
+	memcpy(parent, path, parent_len);
+	parent[parent_len] = '\0';
+	memcpy(name, path + start, len - start);
+	name[len - start] = '\0';
+	return 0;
+}
+
+static int open_in_root_depth(const char *path, enum kind kind, int depth);
+
+/*
+ * A dangling symlink in the way: create its target instead, resolved inside the rootfs as the
+ * kernel would resolve it with RESOLVE_IN_ROOT (an absolute target starts at the rootfs).
+ */
+static int create_symlink_target(int dir, const char *parent, const char *name, enum kind kind, int depth)
+{
+	char target[4096], joined[8192];
+	ssize_t n = readlinkat(dir, name, target, sizeof(target) - 1);
+	if (n < 0)
+		return -1;
+	target[n] = '\0';
+	if (target[0] == '/')
+		snprintf(joined, sizeof(joined), "%s", target);
+	else
+		snprintf(joined, sizeof(joined), "%s/%s", parent, target);
+	return open_in_root_depth(joined, kind, depth + 1);
 }
 
 /*
@@ -46,22 +83,22 @@ static const char *base_name(const char *path)
  * parents as directories, the last component as `kind` (KIND_DIR or KIND_FILE; KIND_NONE creates
  * nothing and returns -1 with errno ENOENT).
  */
-int open_in_root(const char *path, enum kind kind)
+static int open_in_root_depth(const char *path, enum kind kind, int depth)
 {
+	if (depth > 40) {
+		errno = ELOOP;
+		return -1;
+	}
 	int fd = openat2_in_root(root_fd, path, O_PATH);
 	if (fd >= 0 || errno != ENOENT || kind == KIND_NONE)
 		return fd;
 
-	char parent[4096];
-	const char *name = base_name(path);
-	size_t parent_len = (size_t)(name - path);
-	if (parent_len >= sizeof(parent) || *name == '\0' || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
+	char parent[4096], name[256];
+	if (split_path(path, parent, name) < 0 || strcmp(name, "..") == 0 || strcmp(name, ".") == 0) {
 		errno = EINVAL;
 		return -1;
 	}
-	memcpy(parent, path, parent_len);
-	parent[parent_len] = '\0';
-	int dir = parent_len ? open_in_root(parent, KIND_DIR) : openat2_in_root(root_fd, ".", O_PATH);
+	int dir = open_in_root_depth(*parent ? parent : "/", KIND_DIR, depth + 1);
 	if (dir < 0)
 		return -1;
 	/* mkdirat and openat on the parent descriptor never follow a symlink at `name`. */
@@ -74,20 +111,32 @@ int open_in_root(const char *path, enum kind kind)
 			made = close(made);
 	}
 	int saved = errno;
-	close(dir);
 	if (made < 0 && saved != EEXIST) {
+		close(dir);
 		errno = saved;
 		return -1;
 	}
 	/* Resolve again from the root: whatever is there now (even a raced symlink) stays inside. */
-	return openat2_in_root(root_fd, path, O_PATH);
+	fd = openat2_in_root(root_fd, path, O_PATH);
+	if (fd < 0 && errno == ENOENT)
+		fd = create_symlink_target(dir, *parent ? parent : "", name, kind, depth);
+	saved = errno;
+	close(dir);
+	errno = saved;
+	return fd;
+}
+
+int open_in_root(const char *path, enum kind kind)
+{
+	return open_in_root_depth(path, kind, 0);
 }
 
 /* The directory that holds `path`, created if missing; *at calls on it never follow the last component. */
-static int open_parent(const char *path)
+static int open_parent(const char *path, char name[256])
 {
 	char parent[4096];
-	snprintf(parent, sizeof(parent), "%.*s", (int)(base_name(path) - path), path);
+	if (split_path(path, parent, name) < 0)
+		fail(EINVAL, "bad path %s", path);
 	int dir = open_in_root(*parent ? parent : "/", KIND_DIR);
 	if (dir < 0)
 		fail(errno, "resolve the directory of %s", path);
@@ -188,8 +237,8 @@ void mknod_step(struct reader *r)
 	gid_t gid = (gid_t)read_int(r);
 	mode_t type = *kind == 'b' ? S_IFBLK : *kind == 'p' ? S_IFIFO : S_IFCHR;
 
-	int dir = open_parent(path);
-	const char *name = base_name(path);
+	char name[256];
+	int dir = open_parent(path, name);
 	if (mknodat(dir, name, (mode & 07777) | type, makedev(major, minor)) < 0) {
 		if (errno != EEXIST || unlinkat(dir, name, 0) < 0 || mknodat(dir, name, (mode & 07777) | type, makedev(major, minor)) < 0)
 			fail(errno, "mknod %s", path);
@@ -215,8 +264,8 @@ void bind_device_step(struct reader *r)
 void symlink_step(struct reader *r)
 {
 	const char *target = read_token(r), *path = read_token(r);
-	int dir = open_parent(path);
-	const char *name = base_name(path);
+	char name[256];
+	int dir = open_parent(path, name);
 	/* what the image has there (a /dev/ptmx node, say) gives way; a directory does not */
 	if (symlinkat(target, dir, name) < 0 && (errno != EEXIST || unlinkat(dir, name, 0) < 0 || symlinkat(target, dir, name) < 0))
 		fail(errno, "symlink %s", path);

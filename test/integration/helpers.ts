@@ -65,21 +65,24 @@ export class Sandbox {
   }
 
   tsrun(args: string[], options: { input?: string; stdoutFile?: string; env?: Record<string, string>; timeoutMs?: number } = {}): Result {
-    let out: number | undefined;
-    if (options.stdoutFile) out = openSync(options.stdoutFile, 'a');
+    // A container created here inherits create's stdout and stderr: they go to files, never to
+    // pipes that spawnSync would wait on until the container exits.
+    const errFile = options.stdoutFile && `${options.stdoutFile}.create-err`;
+    const out = options.stdoutFile ? openSync(options.stdoutFile, 'a') : 'pipe';
+    const err = errFile ? openSync(errFile, 'w') : 'pipe';
     try {
       const result = spawnSync(TSRUN, ['--root', this.root, ...args], {
         input: options.input,
         encoding: 'utf8',
         env: tsrunEnv(options.env),
-        // A container created here inherits create's stdout: give it a file, never a pipe that
-        // spawnSync would wait on until the container exits.
-        stdio: [options.input === undefined ? 'ignore' : 'pipe', out ?? 'pipe', 'pipe'],
+        stdio: [options.input === undefined ? 'ignore' : 'pipe', out, err],
         timeout: options.timeoutMs ?? 60_000,
       });
+      if (errFile) result.stderr = readFileSync(errFile, 'utf8');
       return new Result(args, result);
     } finally {
-      if (out !== undefined) closeSync(out);
+      if (typeof out === 'number') closeSync(out);
+      if (typeof err === 'number') closeSync(err);
     }
   }
 
