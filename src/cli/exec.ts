@@ -35,8 +35,11 @@ export const verb: Verb = {
       --no-new-privs       set no_new_privs
       --preserve-fds N     pass N extra fds (3 .. 3+N-1) to the process`,
   async run(args, global) {
-    const { values, positionals } = parseVerbArgs('exec', args, options, { min: 1, max: Infinity, names: 'ID [COMMAND [ARG...]]' });
-    const [id, ...command] = positionals;
+    // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
+    const idAt = firstPositional(args);
+    const { values, positionals } = parseVerbArgs('exec', args.slice(0, idAt + 1), options, { min: 1, max: 1, names: 'ID [COMMAND [ARG...]]' });
+    const [id] = positionals;
+    const command = args.slice(idAt + 1);
     const rt = openRuntime(global.root);
     let process: Process;
     if (values.process) {
@@ -72,6 +75,18 @@ export const verb: Verb = {
     });
   },
 };
+
+function firstPositional(args: string[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return i + 1;
+    if (!arg.startsWith('-') || arg === '-') return i;
+    const name = arg.replace(/^--?/, '').split('=')[0];
+    const option = Object.entries(options).find(([long, o]) => long === name || ('short' in o && o.short === name));
+    if (option && option[1].type === 'string' && !arg.includes('=')) i++; // its value
+  }
+  return args.length;
+}
 
 function mergeEnv(env: string[], extra: string[]): string[] {
   const merged = new Map(env.map((e) => [e.split('=')[0], e]));
