@@ -158,9 +158,9 @@ test('an invalid config.json is rejected before anything exists, listing every p
     const id = sb.id();
     const result = sb.tsrun(['create', '--bundle', bundle, id]);
     assert.is(result.status, 2);
-    assert.match(result.stderr, '/process/user/uid');
-    assert.match(result.stderr, '/hostname');
-    assert.match(result.stderr, '/linux/namespaces/');
+    assert.match(result.stderr, 'process.user.uid:');
+    assert.match(result.stderr, 'hostname:');
+    assert.match(result.stderr, 'linux.namespaces[');
     assert.not.ok(existsSync(join(sb.root, id)), 'no state directory');
     assert.equal(leaksOf(id), [], 'no cgroup');
   }));

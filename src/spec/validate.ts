@@ -1,0 +1,312 @@
+// Checks a loaded config.json: the schema (spec-schemas/, compiled at build time), then the rules
+// a schema cannot express (runc's validator: namespaces that fields depend on, duplicates, real
+// capability and rlimit names). Every problem is collected and reported at once, one per line,
+// each with its JSON path.
+import { TsrunError } from '../errors.ts';
+import { validate as validateSchema, type ValidationError } from './generated/config.js';
+import type { Spec } from './types.ts';
+import { unsupportedPaths } from './unsupported.ts';
+
+export interface Problem {
+  /** JSON path such as "process.capabilities.bounding[2]" ("" for the document itself) */
+  path: string;
+  message: string;
+}
+
+/** Throws one ERR_CONFIG_INVALID listing every problem of the config. */
+export function validateConfig(config: Spec): void {
+  const problems = configProblems(config);
+  if (problems.length === 0) return;
+  const lines = problems.map((p) => `  ${p.path || '(config)'}: ${p.message}`);
+  const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
+  throw new TsrunError('ERR_CONFIG_INVALID', `invalid config (${count}):\n${lines.join('\n')}`);
+}
+
+/** Throws ERR_NOT_SUPPORTED naming every valid field the config sets that tsrun does not implement. */
+export function checkSupported(config: Spec): void {
+  const paths = unsupportedPaths(config);
+  if (paths.length) {
+    throw new TsrunError('ERR_NOT_SUPPORTED', `not supported: ${paths.join(', ')}`, {
+      hint: 'tsrun does not implement these fields: remove them from config.json',
+    });
+  }
+}
+
+/** The schema's problems, then those of the rules beyond it. */
+export function configProblems(config: Spec): Problem[] {
+  return [...configSchemaProblems(config), ...semanticProblems(config)];
+}
+
+/** What spec-schemas/config-schema.json finds wrong, bigints included. */
+export function configSchemaProblems(config: Spec): Problem[] {
+  return validateSchema(withoutBigInts(config)) ? [] : schemaProblems(config, validateSchema.errors ?? []);
+}
+
+// ---- bigints --------------------------------------------------------------------------------
+
+/**
+ * The config with every bigint replaced by the greatest double not above it (shared subtrees are
+ * kept when they hold none). Rounding down keeps range checks exact: the schemas write the int64
+ * and uint64 maxima as exclusive powers of two, and 2^63-1 floors to below 2^63 while 2^63 stays.
+ */
+function withoutBigInts(value: unknown): unknown {
+  if (typeof value === 'bigint') return floorToDouble(value);
+  if (typeof value !== 'object' || value === null) return value;
+  let copy: Record<string, unknown> | unknown[] | undefined;
+  for (const [key, child] of Object.entries(value)) {
+    const replaced = withoutBigInts(child);
+    if (replaced !== child) {
+      copy ??= Array.isArray(value) ? [...value] : { ...value };
+      // defineProperty: a "__proto__" key stays data
+      Object.defineProperty(copy, key, { value: replaced, enumerable: true, writable: true, configurable: true });
+    }
+  }
+  return copy ?? value;
+}
+
+const BEYOND_ANY_BOUND = 2 ** 65;
+
+function floorToDouble(n: bigint): number {
+  if (n >= BigInt(BEYOND_ANY_BOUND)) return BEYOND_ANY_BOUND;
+  if (n <= -BigInt(BEYOND_ANY_BOUND)) return -BEYOND_ANY_BOUND;
+  const nearest = Number(n);
+  if (BigInt(nearest) <= n) return nearest;
+  // One step down: |nearest| > 2^53 here, never 0, so stepping the bit pattern is exact.
+  const f = new Float64Array([nearest]);
+  const bits = new BigInt64Array(f.buffer);
+  bits[0] += nearest > 0 ? -1n : 1n;
+  return f[0];
+}
+
+// ---- schema errors in words -----------------------------------------------------------------
+
+function schemaProblems(config: Spec, errors: ValidationError[]): Problem[] {
+  // anyOf: one message for the whole choice instead of one per failed alternative.
+  const choices = errors.filter((e) => e.keyword === 'anyOf');
+  const inChoice = (e: ValidationError) => choices.some((c) => c !== e && c.instancePath === e.instancePath && e.schemaPath.startsWith(`${c.schemaPath}/`));
+  const problems: Problem[] = [];
+  for (const e of errors) {
+    if (e.keyword === 'if' || e.keyword === 'propertyNames' || inChoice(e)) continue;
+    const path = jsonPath(config, e.instancePath);
+    if (e.keyword === 'anyOf') {
+      const alternatives = errors.filter((x) => x.instancePath === e.instancePath && x.schemaPath.startsWith(`${e.schemaPath}/`));
+      const names = alternatives.map((x) => x.params.missingProperty).filter((n) => n !== undefined);
+      const message = names.length === alternatives.length ? `must have at least one of ${names.join(', ')}` : 'matches none of the allowed forms';
+      problems.push({ path, message });
+    } else if (e.keyword === 'required') {
+      problems.push({ path: join(path, e.params.missingProperty), message: 'is required' });
+    } else if (e.keyword === 'dependencies') {
+      problems.push({ path: join(path, e.params.missingProperty), message: `is required when ${e.params.property} is set` });
+    } else if (e.propertyName !== undefined) {
+      problems.push({ path, message: `key ${JSON.stringify(e.propertyName)}: ${describe(e)}` });
+    } else {
+      const got = valueAt(config, e.instancePath);
+      const shown = got === undefined || typeof got === 'object' ? '' : ` (got ${typeof got === 'string' ? JSON.stringify(got) : String(got)})`;
+      problems.push({ path, message: describe(e) + shown });
+    }
+  }
+  return dedupe(problems);
+}
+
+const PATTERN_TEXT: Record<string, string> = {
+  '^/': 'must be an absolute path',
+  '^RLIMIT_[A-Z]+$': 'must be an RLIMIT_* name such as RLIMIT_NOFILE',
+  '^[1-9][0-9]*[KMG]B$': 'must be a page size such as 64KB, 2MB or 1GB',
+  '^[0-9, -]*$': 'must be a list of CPUs such as 0-3,7',
+  '^[rwm]*$': 'must be made of the letters r, w and m',
+  '^MB:[^\\n]*$': 'must start with "MB:" and be a single line',
+  '^[^\\n]*$': 'must be a single line',
+  '^[\\s\\S]': 'must not be empty',
+};
+
+const A_TYPE: Record<string, string> = {
+  integer: 'an integer', number: 'a number', string: 'a string', boolean: 'a boolean (true or false)',
+  object: 'an object', array: 'an array', null: 'null',
+};
+
+/** An integer bound as written in the schema: exact even where the double is not (2^63, 2^64). */
+const bound = (limit: number) => (Number.isInteger(limit) && !Number.isSafeInteger(limit) ? BigInt(limit) : limit);
+
+function describe(e: ValidationError): string {
+  const p = e.params;
+  switch (e.keyword) {
+    case 'type': {
+      const types: string[] = Array.isArray(p.type) ? p.type : String(p.type).split(',');
+      return `must be ${types.map((t) => A_TYPE[t] ?? t).join(' or ')}`;
+    }
+    case 'enum':
+      return `must be one of ${(p.allowedValues as unknown[]).map(String).join(', ')}`;
+    case 'pattern':
+      if (PATTERN_TEXT[p.pattern]) return PATTERN_TEXT[p.pattern];
+      if (String(p.pattern).startsWith('^(0|[1-9][0-9]*)\\.')) return 'must be a SemVer 2.0.0 version such as 1.3.0';
+      return `must match the pattern ${p.pattern}`;
+    case 'minimum':
+      return `must be >= ${bound(p.limit)}`;
+    case 'maximum':
+      return `must be <= ${bound(p.limit)}`;
+    case 'exclusiveMaximum':
+      // on integers: 2^64 exclusive is 2^64-1 inclusive
+      return Number.isInteger(p.limit) ? `must be <= ${BigInt(p.limit) - 1n}` : `must be < ${p.limit}`;
+    case 'exclusiveMinimum':
+      return Number.isInteger(p.limit) ? `must be >= ${BigInt(p.limit) + 1n}` : `must be > ${p.limit}`;
+    case 'minItems':
+      return `must have at least ${p.limit} ${p.limit === 1 ? 'entry' : 'entries'}`;
+    default:
+      return e.message ?? `fails ${e.keyword}`;
+  }
+}
+
+/** "/process/capabilities/bounding/2" → "process.capabilities.bounding[2]", looking at the data to tell arrays from objects. */
+function jsonPath(config: unknown, pointer: string): string {
+  let path = '';
+  let node = config;
+  for (const segment of pointerSegments(pointer)) {
+    path = Array.isArray(node) ? `${path}[${segment}]` : join(path, segment);
+    node = (node as Record<string, unknown> | undefined)?.[segment];
+  }
+  return path;
+}
+
+function valueAt(config: unknown, pointer: string): unknown {
+  let node = config;
+  for (const segment of pointerSegments(pointer)) node = (node as Record<string, unknown> | undefined)?.[segment];
+  return node;
+}
+
+function pointerSegments(pointer: string): string[] {
+  return pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
+}
+
+function join(path: string, key: string): string {
+  if (/^[A-Za-z_$][\w$]*$/.test(key)) return path ? `${path}.${key}` : key;
+  return `${path}[${JSON.stringify(key)}]`;
+}
+
+function dedupe(problems: Problem[]): Problem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.path}\n${p.message}`;
+    return seen.has(key) ? false : (seen.add(key), true);
+  });
+}
+
+// ---- rules beyond the schema ----------------------------------------------------------------
+
+/** <linux/capability.h> up to CAP_CHECKPOINT_RESTORE (Linux 5.9). */
+const CAPABILITIES: ReadonlySet<string> = new Set([
+  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID',
+  'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE', 'CAP_NET_BROADCAST', 'CAP_NET_ADMIN',
+  'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE', 'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT', 'CAP_SYS_NICE', 'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE', 'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG', 'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+]);
+
+/** getrlimit(2) */
+const RLIMITS: ReadonlySet<string> = new Set([
+  'RLIMIT_CPU', 'RLIMIT_FSIZE', 'RLIMIT_DATA', 'RLIMIT_STACK', 'RLIMIT_CORE', 'RLIMIT_RSS', 'RLIMIT_NPROC',
+  'RLIMIT_NOFILE', 'RLIMIT_MEMLOCK', 'RLIMIT_AS', 'RLIMIT_LOCKS', 'RLIMIT_SIGPENDING', 'RLIMIT_MSGQUEUE',
+  'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
+]);
+
+/** Sysctls isolated by the ipc namespace (runc's list, plus fs.mqueue.*). */
+const IPC_SYSCTLS: ReadonlySet<string> = new Set([
+  'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced',
+]);
+
+/** Rules the schema cannot express. They look only at well-formed parts, so that they can run beside the schema on any input. */
+export function semanticProblems(config: Spec): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (path: string, message: string) => problems.push({ path, message });
+
+  const version = typeof config.ociVersion === 'string' ? /^(\d+)\.(\d+)\.\d/.exec(config.ociVersion) : null;
+  if (version && (version[1] !== '1' || Number(version[2]) > 3)) {
+    problem('ociVersion', `${config.ociVersion} is not supported: tsrun implements runtime-spec 1.0.0 to 1.3.x`);
+  }
+
+  const proc = obj(config.process);
+  const caps = obj(proc.capabilities);
+  for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']) {
+    arr(caps[set]).forEach((name, i) => {
+      if (typeof name === 'string' && !CAPABILITIES.has(name)) problem(`process.capabilities.${set}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
+    });
+  }
+  const rlimitAt = new Map<string, number>();
+  arr(proc.rlimits).forEach((entry, i) => {
+    const { type, soft, hard } = obj(entry);
+    const where = `process.rlimits[${i}]`;
+    if (typeof type === 'string') {
+      if (!RLIMITS.has(type)) problem(`${where}.type`, `unknown rlimit ${JSON.stringify(type)}`);
+      const first = rlimitAt.get(type);
+      if (first !== undefined) problem(`${where}.type`, `${type} is already set by process.rlimits[${first}]`);
+      else rlimitAt.set(type, i);
+    }
+    if (isInteger(soft) && isInteger(hard) && BigInt(soft) > BigInt(hard)) problem(where, `the soft limit ${soft} is above the hard limit ${hard}`);
+  });
+
+  const linux = obj(config.linux);
+  const nsAt = new Map<string, number>();
+  arr(linux.namespaces).forEach((ns, i) => {
+    const { type } = obj(ns);
+    if (typeof type !== 'string') return;
+    const first = nsAt.get(type);
+    if (first !== undefined) problem(`linux.namespaces[${i}].type`, `${type} is already given by linux.namespaces[${first}]`);
+    else nsAt.set(type, i);
+  });
+  const has = (type: string) => nsAt.has(type);
+  const joins = (type: string) => obj(arr(linux.namespaces)[nsAt.get(type) ?? -1]).path !== undefined;
+
+  for (const field of ['hostname', 'domainname'] as const) {
+    if (typeof config[field] === 'string' && config[field] && !has('uts')) problem(field, 'needs a uts namespace in linux.namespaces: setting it would change the host');
+  }
+
+  // Empty lists count as none, as in runc.
+  const uidMappings = arr(linux.uidMappings).length > 0;
+  const gidMappings = arr(linux.gidMappings).length > 0;
+  if (!has('user')) {
+    if (uidMappings) problem('linux.uidMappings', 'needs a user namespace in linux.namespaces');
+    if (gidMappings) problem('linux.gidMappings', 'needs a user namespace in linux.namespaces');
+  } else if (!joins('user')) {
+    if (!uidMappings) problem('linux.uidMappings', 'a new user namespace needs uid mappings');
+    if (!gidMappings) problem('linux.gidMappings', 'a new user namespace needs gid mappings');
+  }
+
+  if (Object.keys(obj(linux.timeOffsets)).length && !has('time')) problem('linux.timeOffsets', 'needs a time namespace in linux.namespaces');
+  for (const field of ['maskedPaths', 'readonlyPaths']) {
+    if (arr(linux[field]).length && !has('mount')) problem(`linux.${field}`, 'needs a mount namespace in linux.namespaces');
+  }
+
+  for (const key of Object.keys(obj(linux.sysctl))) {
+    const where = join('linux.sysctl', key);
+    const name = canonicalSysctl(key);
+    const needs = IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.') ? 'ipc'
+      : name.startsWith('net.') ? 'network'
+      : name === 'kernel.domainname' ? 'uts'
+      : name.startsWith('user.') ? 'user'
+      : undefined;
+    if (name === 'kernel.hostname') problem(where, 'set the hostname with the hostname field instead');
+    else if (!needs) problem(where, 'is not isolated by any namespace: setting it would change the host');
+    else if (!has(needs)) problem(where, `needs ${needs === 'ipc' ? 'an' : 'a'} ${needs} namespace in linux.namespaces`);
+  }
+  return problems;
+}
+
+function obj(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) ? (value as Record<string, unknown>) : {};
+}
+
+function arr(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : [];
+}
+
+function isInteger(value: unknown): value is number | bigint {
+  return typeof value === 'bigint' || Number.isInteger(value);
+}
+
+/** sysctl(8) takes "net/ipv4/ip_forward" for "net.ipv4.ip_forward" (then a '.' inside a component stands for '/'). */
+function canonicalSysctl(key: string): string {
+  const sep = key.search(/[./]/);
+  if (sep === -1 || key[sep] === '.') return key;
+  return key.replace(/[./]/g, (ch) => (ch === '.' ? '/' : '.'));
+}

@@ -1,0 +1,429 @@
+// Loading and checking config.json: exact big integers, JSON errors with positions, one error that
+// lists every problem with its path, the rules beyond the schema, and what tsrun refuses to run.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { TsrunError } from '../../src/errors.ts';
+import { defaultConfig } from '../../src/spec/default-config.ts';
+import { loadConfig, parseJson } from '../../src/spec/load.ts';
+import type { Spec } from '../../src/spec/types.ts';
+import { IGNORED, UNSUPPORTED } from '../../src/spec/unsupported.ts';
+import { checkSupported, configProblems, validateConfig } from '../../src/spec/validate.ts';
+
+const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const clients = join(repoRoot, '..', 'shared', 'reference', 'clients');
+
+const scratch = mkdtempSync(join(tmpdir(), 'tsrun-validate-'));
+let bundles = 0;
+function bundle(configText?: string): string {
+  const dir = join(scratch, `b${bundles++}`);
+  mkdirSync(dir);
+  if (configText !== undefined) writeFileSync(join(dir, 'config.json'), configText);
+  return dir;
+}
+
+function thrown(fn: () => unknown): TsrunError {
+  try {
+    fn();
+  } catch (err) {
+    assert.instance(err, TsrunError);
+    return err as TsrunError;
+  }
+  return assert.unreachable('expected a TsrunError') as never;
+}
+
+const base = (): Spec => defaultConfig({ rootless: false, cgroupNamespace: false });
+const problemLines = (config: Spec) => configProblems(config).map((p) => `${p.path}: ${p.message}`);
+
+// ---- loading ---------------------------------------------------------------------------------
+
+test('loadConfig: integers beyond 2^53 stay exact as bigint, small ones stay numbers', () => {
+  const text = `{"ociVersion": "1.3.0", "root": {"path": "rootfs"},
+    "process": {"cwd": "/", "args": ["sh"], "user": {"uid": 0, "gid": 0},
+      "rlimits": [{"type": "RLIMIT_NOFILE", "soft": 1024, "hard": 18446744073709551615},
+                  {"type": "RLIMIT_CORE", "soft": 9007199254740991, "hard": 9007199254740993}]},
+    "linux": {"resources": {"memory": {"limit": 9223372036854775807, "swap": -9223372036854775808, "reservation": -1}}}}`;
+  const dir = bundle(text);
+  const { config, path } = loadConfig(dir);
+  assert.is(path, join(dir, 'config.json'));
+  const [nofile, core] = config.process!.rlimits!;
+  assert.is(nofile.hard, 18446744073709551615n);
+  assert.is(nofile.soft, 1024);
+  assert.is(core.soft, 9007199254740991); // MAX_SAFE_INTEGER is still a number
+  assert.is(core.hard, 9007199254740993n);
+  assert.is(config.linux!.resources!.memory!.limit, 9223372036854775807n);
+  assert.is(config.linux!.resources!.memory!.swap, -9223372036854775808n);
+  assert.is(config.linux!.resources!.memory!.reservation, -1);
+  validateConfig(config); // 2^64-1 is a valid uint64, 2^63-1 and -2^63 valid int64
+});
+
+test('parseJson: the same values as JSON.parse for ordinary JSON, strings with escapes included', () => {
+  const samples = [
+    readFileSync(join(clients, 'podman-run.config.json'), 'utf8'),
+    '{"a":"x\\"18446744073709551615\\\\","b":"\\u00e9\\n\\t\\/\\ud83d\\ude00","c":[1.5,-0.25,1e3,2E-2,0,-0,true,false,null,{}],"d":[]}',
+    ' [ "18446744073709551615" , -12 , 3.0 ] ',
+    '"top-level string"',
+    '{"__proto__": {"polluted": 1}, "constructor": 2}',
+  ];
+  for (const text of samples) assert.equal(parseJson(text), JSON.parse(text), text.slice(0, 60));
+  const proto = parseJson('{"__proto__": {"polluted": 1}}') as Record<string, unknown>;
+  assert.is(Object.getPrototypeOf(proto), Object.prototype);
+  assert.equal(Object.keys(proto), ['__proto__']);
+  assert.is(({} as Record<string, unknown>).polluted, undefined);
+  assert.is(parseJson('[-18446744073709551616]') instanceof Array, true);
+  assert.equal(parseJson('[-18446744073709551616, 1e400]'), [-18446744073709551616n, Infinity]);
+});
+
+test('parseJson: invalid JSON is ERR_CONFIG_INVALID with line and column', () => {
+  const cases: [string, RegExp][] = [
+    ['{\n  "ociVersion": "1.3.0",\n  "root": {"path": "rootfs",}\n}', /line 3, column 29: unexpected character "}"/],
+    ['{\n  "a": 01\n}', /line 2, column 9: unexpected character "1"/],
+    ['{"a": "x', /line 1, column 7: unterminated string/],
+    ['{"a": "\\x"}', /line 1, column 7: invalid escape in string/],
+    ['{"a": "tab\there"}', /control character in string/],
+    ['{"a": 1', /line 1, column 8: unexpected end of input/],
+    ['', /unexpected end of input/],
+    ['{"a": 1} x', /unexpected character "x"/],
+    ['{a: 1}', /line 1, column 2: unexpected character "a"/],
+    ['[1, 2,]', /unexpected character "]"/],
+    ['{"a": tru}', /unexpected character "t"/],
+    ['{"a": -}', /unexpected character "-"/],
+    ['{"a": NaN}', /unexpected character "N"/],
+  ];
+  for (const [text, expected] of cases) {
+    const err = thrown(() => parseJson(text, '/b/config.json'));
+    assert.is(err.code, 'ERR_CONFIG_INVALID');
+    assert.is(err.exitCode, 2);
+    assert.match(err.message, /^\/b\/config\.json: invalid JSON at line \d+, column \d+: /);
+    assert.match(err.message, expected, `${JSON.stringify(text)} → ${err.message}`);
+    assert.throws(() => JSON.parse(text));
+  }
+  assert.match(thrown(() => parseJson('['.repeat(100000))).message, /nested too deeply/);
+});
+
+test('loadConfig: bundle and file problems are ERR_BUNDLE naming the path', () => {
+  const missing = join(scratch, 'no-such-bundle');
+  let err = thrown(() => loadConfig(missing));
+  assert.is(err.code, 'ERR_BUNDLE');
+  assert.is(err.exitCode, 1);
+  assert.is(err.message, `bundle ${missing} does not exist: cannot read ${join(missing, 'config.json')}`);
+
+  const empty = bundle();
+  err = thrown(() => loadConfig(empty));
+  assert.is(err.code, 'ERR_BUNDLE');
+  assert.is(err.message, `read ${join(empty, 'config.json')}: ENOENT (no such file or directory)`);
+
+  const file = join(scratch, 'a-file');
+  writeFileSync(file, '{}');
+  err = thrown(() => loadConfig(file));
+  assert.is(err.code, 'ERR_BUNDLE');
+  assert.is(err.message, `bundle ${file} is not a directory: cannot read ${join(file, 'config.json')}`);
+
+  const dirConfig = bundle();
+  mkdirSync(join(dirConfig, 'config.json'));
+  err = thrown(() => loadConfig(dirConfig));
+  assert.is(err.code, 'ERR_BUNDLE');
+  assert.match(err.message, /EISDIR/);
+});
+
+test('loadConfig: bad JSON and a top level that is not an object are ERR_CONFIG_INVALID', () => {
+  const dir = bundle('{\n  "ociVersion": "1.3.0"\n  "root": {}\n}');
+  let err = thrown(() => loadConfig(dir));
+  assert.is(err.code, 'ERR_CONFIG_INVALID');
+  assert.ok(err.message.startsWith(`${join(dir, 'config.json')}: invalid JSON at line 3, column 3`), err.message);
+  for (const text of ['[]', 'null', '"config"', '42']) {
+    err = thrown(() => loadConfig(bundle(text)));
+    assert.is(err.code, 'ERR_CONFIG_INVALID');
+    assert.match(err.message, /top level must be a JSON object/);
+  }
+});
+
+// ---- validation ------------------------------------------------------------------------------
+
+test('validateConfig: one ERR_CONFIG_INVALID listing every problem, one per line, with paths', () => {
+  const config = base() as any;
+  config.process.capabilities.bounding[2] = 'CAP_TEST_FOO';
+  config.process.user.uid = -1;
+  config.process.cwd = 'relative';
+  config.linux.namespaces[1].type = 'net';
+  config.linux.namespaces.push({ type: 'pid' });
+  config.mounts[0] = { type: 'proc' };
+  config.hostname = 7;
+  const err = thrown(() => validateConfig(config));
+  assert.is(err.code, 'ERR_CONFIG_INVALID');
+  assert.is(err.exitCode, 2);
+  const lines = err.message.split('\n');
+  assert.is(lines[0], 'invalid config (7 problems):');
+  const expected = [
+    'process.capabilities.bounding[2]: unknown capability "CAP_TEST_FOO"',
+    'process.user.uid: must be >= 0 (got -1)',
+    'process.cwd: must be an absolute path (got "relative")',
+    'linux.namespaces[1].type: must be one of pid, network, mount, ipc, uts, user, cgroup, time (got "net")',
+    'linux.namespaces[5].type: pid is already given by linux.namespaces[0]',
+    'mounts[0].destination: is required',
+    'hostname: must be a string (got 7)',
+  ];
+  for (const line of expected) assert.ok(lines.includes(`  ${line}`), `missing "${line}" in:\n${err.message}`);
+  assert.is(lines.length, 1 + expected.length);
+});
+
+test('validateConfig: unknown capability names are refused wherever they are', () => {
+  for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']) {
+    const config = base() as any;
+    config.process.capabilities[set] = ['CAP_KILL', 'CAP_TEST_FOO'];
+    assert.equal(problemLines(config), [`process.capabilities.${set}[1]: unknown capability "CAP_TEST_FOO"`]);
+  }
+  const config = base() as any;
+  config.process.capabilities.bounding = ['CAP_CHECKPOINT_RESTORE', 'CAP_BPF', 'CAP_PERFMON', 'CAP_SYS_ADMIN', 'CAP_AUDIT_READ'];
+  assert.equal(problemLines(config), []);
+  config.process.capabilities.bounding = ['cap_kill', 'KILL'];
+  assert.is(problemLines(config).length, 2);
+});
+
+test('validateConfig: unknown properties are ignored, process is optional', () => {
+  const config = base() as any;
+  config.vendorExtension = { anything: [1, 2, 3] };
+  config.process.futureField = true;
+  config.linux.futureField = 'x';
+  config.linux.resources.futureController = { limit: 1 };
+  config.mounts[0].futureOption = 1;
+  config.windows = { layerFolders: 'not checked on Linux' };
+  validateConfig(config);
+  delete config.process;
+  validateConfig(config);
+  validateConfig({ ociVersion: '1.0.0', root: { path: 'rootfs' } });
+});
+
+test('validateConfig: the exec form, a process file wrapped in a minimal config', () => {
+  for (const file of ['containerd-exec.process.json', 'podman-exec.process.json']) {
+    const process = parseJson(readFileSync(join(clients, file), 'utf8'));
+    validateConfig({ ociVersion: '1.3.0', process } as Spec);
+  }
+});
+
+test('validateConfig: ociVersion 1.0.0 to 1.3.x', () => {
+  for (const v of ['1.0.0', '1.0.2-dev', '1.1.0', '1.2.1', '1.3.0', '1.3.7', '1.3.0-rc.1+build.5']) {
+    assert.equal(problemLines({ ...base(), ociVersion: v }), [], v);
+  }
+  for (const v of ['1.4.0', '2.0.0', '0.5.0']) {
+    assert.equal(problemLines({ ...base(), ociVersion: v }), [`ociVersion: ${v} is not supported: tsrun implements runtime-spec 1.0.0 to 1.3.x`]);
+  }
+  assert.match(problemLines({ ...base(), ociVersion: '1.3' })[0], /^ociVersion: must be a SemVer 2.0.0 version/);
+});
+
+test('validateConfig: rlimits: known names, once each, soft not above hard, exact uint64', () => {
+  const config = base() as any;
+  config.process.rlimits = [
+    { type: 'RLIMIT_NOFILE', soft: 1024, hard: 1024 },
+    { type: 'RLIMIT_FOO', soft: 1, hard: 1 },
+    { type: 'RLIMIT_NOFILE', soft: 1, hard: 1 },
+    { type: 'RLIMIT_CORE', soft: 18446744073709551615n, hard: 18446744073709551615n },
+    { type: 'RLIMIT_STACK', soft: 18446744073709551615n, hard: 8388608 },
+    { type: 'RLIMIT_AS', soft: 0, hard: 18446744073709551616n },
+  ];
+  assert.equal(problemLines(config), [
+    'process.rlimits[5].hard: must be <= 18446744073709551615 (got 18446744073709551616)',
+    'process.rlimits[1].type: unknown rlimit "RLIMIT_FOO"',
+    'process.rlimits[2].type: RLIMIT_NOFILE is already set by process.rlimits[0]',
+    'process.rlimits[4]: the soft limit 18446744073709551615 is above the hard limit 8388608',
+  ]);
+});
+
+test('validateConfig: int64 fields take the whole int64 range exactly', () => {
+  const memory = (value: bigint | number) => {
+    const config = base() as any;
+    config.linux.resources.memory = { limit: value };
+    return problemLines(config);
+  };
+  assert.equal(memory(9223372036854775807n), []);
+  assert.equal(memory(-9223372036854775808n), []);
+  assert.equal(memory(9223372036854775808n), ['linux.resources.memory.limit: must be <= 9223372036854775807 (got 9223372036854775808)']);
+  assert.equal(memory(-9223372036854775809n), ['linux.resources.memory.limit: must be >= -9223372036854775808 (got -9223372036854775809)']);
+  assert.equal(memory(10n ** 40n), [`linux.resources.memory.limit: must be <= 9223372036854775807 (got ${10n ** 40n})`]);
+  assert.equal(memory(1.5), ['linux.resources.memory.limit: must be an integer (got 1.5)']);
+});
+
+test('validateConfig: namespaces: each type once; what needs one', () => {
+  const config = base() as any;
+  config.linux.namespaces = [{ type: 'pid' }, { type: 'mount' }, { type: 'pid', path: '/proc/1/ns/pid' }];
+  config.hostname = 'h';
+  config.domainname = 'd';
+  config.linux.sysctl = {
+    'net.ipv4.ip_forward': '1',
+    'net/ipv4/conf/eth0.100/rp_filter': '1',
+    'kernel.shmmax': '1',
+    'fs.mqueue.msg_max': '10',
+    'kernel.domainname': 'x',
+    'kernel.hostname': 'x',
+    'vm.swappiness': '10',
+  };
+  config.linux.timeOffsets = { monotonic: { secs: 1 } };
+  config.linux.uidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+  config.linux.gidMappings = [];
+  assert.equal(problemLines(config), [
+    'linux.namespaces[2].type: pid is already given by linux.namespaces[0]',
+    'hostname: needs a uts namespace in linux.namespaces: setting it would change the host',
+    'domainname: needs a uts namespace in linux.namespaces: setting it would change the host',
+    'linux.uidMappings: needs a user namespace in linux.namespaces',
+    'linux.timeOffsets: needs a time namespace in linux.namespaces',
+    'linux.sysctl["net.ipv4.ip_forward"]: needs a network namespace in linux.namespaces',
+    'linux.sysctl["net/ipv4/conf/eth0.100/rp_filter"]: needs a network namespace in linux.namespaces',
+    'linux.sysctl["kernel.shmmax"]: needs an ipc namespace in linux.namespaces',
+    'linux.sysctl["fs.mqueue.msg_max"]: needs an ipc namespace in linux.namespaces',
+    'linux.sysctl["kernel.domainname"]: needs a uts namespace in linux.namespaces',
+    'linux.sysctl["kernel.hostname"]: set the hostname with the hostname field instead',
+    'linux.sysctl["vm.swappiness"]: is not isolated by any namespace: setting it would change the host',
+  ]);
+  config.linux.namespaces = ['pid', 'mount', 'uts', 'ipc', 'network', 'time', 'user'].map((type) => ({ type }));
+  delete config.linux.sysctl['kernel.hostname'];
+  delete config.linux.sysctl['vm.swappiness'];
+  assert.equal(problemLines(config), ['linux.gidMappings: a new user namespace needs gid mappings']);
+  config.linux.gidMappings = [{ containerID: 0, hostID: 1000, size: 1 }];
+  assert.equal(problemLines(config), []);
+  // joining a user namespace: its mappings exist already
+  config.linux.namespaces[6] = { type: 'user', path: '/proc/42/ns/user' };
+  delete config.linux.uidMappings;
+  delete config.linux.gidMappings;
+  assert.equal(problemLines(config), []);
+  // masked and read-only paths need a mount namespace
+  config.linux.namespaces = [{ type: 'pid' }];
+  config.linux.sysctl = {};
+  config.hostname = config.domainname = '';
+  delete config.linux.timeOffsets;
+  assert.equal(problemLines(config), [
+    'linux.maskedPaths: needs a mount namespace in linux.namespaces',
+    'linux.readonlyPaths: needs a mount namespace in linux.namespaces',
+  ]);
+});
+
+test('validateConfig: rules beyond the schema also run on a malformed config', () => {
+  const config = base() as any;
+  config.process.capabilities.bounding = ['CAP_TEST_FOO', 5];
+  config.process.rlimits = [{ type: 'RLIMIT_NOFILE', soft: 'x', hard: 1 }, 'junk'];
+  config.linux.namespaces = [{ type: 'pid' }, { type: 'pid' }, 'uts', { type: 3 }];
+  config.linux.sysctl = 'kernel.shmmax=1';
+  const lines = problemLines(config);
+  assert.ok(lines.includes('process.capabilities.bounding[0]: unknown capability "CAP_TEST_FOO"'), lines.join('\n'));
+  assert.ok(lines.includes('process.capabilities.bounding[1]: must be a string (got 5)'), lines.join('\n'));
+  assert.ok(lines.includes('linux.namespaces[1].type: pid is already given by linux.namespaces[0]'), lines.join('\n'));
+  assert.ok(lines.includes('linux.sysctl: must be an object (got "kernel.shmmax=1")'), lines.join('\n'));
+});
+
+// ---- what tsrun does not implement -----------------------------------------------------------
+
+test('checkSupported: "not supported: <path>", every path, joined with ", "', () => {
+  const config = base() as any;
+  config.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
+  let err = thrown(() => checkSupported(config));
+  assert.is(err.code, 'ERR_NOT_SUPPORTED');
+  assert.is(err.exitCode, 2);
+  assert.is(err.message, 'not supported: linux.seccomp');
+
+  config.process.scheduler = { policy: 'SCHED_FIFO', priority: 1 };
+  config.process.ioPriority = { class: 'IOPRIO_CLASS_IDLE', priority: 7 };
+  config.process.execCPUAffinity = { final: '0' };
+  config.process.apparmorProfile = 'docker-default';
+  config.mounts.push({ destination: '/m', source: '/s', options: ['bind', 'idmap'], uidMappings: [{ containerID: 0, hostID: 1, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] });
+  config.linux.intelRdt = {};
+  config.linux.personality = { domain: 'LINUX32' };
+  config.linux.netDevices = { eth1: { name: 'eth0' } };
+  config.linux.memoryPolicy = { mode: 'MPOL_BIND', nodes: '0' };
+  Object.assign(config.linux.resources, {
+    blockIO: { weight: 100 },
+    hugepageLimits: [{ pageSize: '2MB', limit: 1 }],
+    network: { classID: 1 },
+    rdma: { mlx5_1: { hcaHandles: 1 } },
+    unified: { 'memory.high': '1G' },
+    cpu: { realtimeRuntime: 1, realtimePeriod: 1, idle: 1, burst: 1, shares: 1024 },
+  });
+  validateConfig(config);
+  err = thrown(() => checkSupported(config));
+  assert.is(
+    err.message,
+    'not supported: process.apparmorProfile, process.scheduler, process.ioPriority, process.execCPUAffinity, ' +
+      'mounts[7].uidMappings, mounts[7].gidMappings, linux.seccomp, linux.intelRdt, linux.personality, linux.netDevices, ' +
+      'linux.memoryPolicy, linux.resources.blockIO, linux.resources.hugepageLimits, linux.resources.network, ' +
+      'linux.resources.rdma, linux.resources.unified, linux.resources.cpu.realtimeRuntime, ' +
+      'linux.resources.cpu.realtimePeriod, linux.resources.cpu.idle, linux.resources.cpu.burst',
+  );
+  assert.is(UNSUPPORTED.length, 20);
+});
+
+test('checkSupported: zero values ask for nothing; kernel memory and SELinux labels are ignored', () => {
+  const config = base() as any;
+  config.process.apparmorProfile = '';
+  config.process.execCPUAffinity = { initial: '', final: '' };
+  config.process.selinuxLabel = 'system_u:system_r:container_t:s0';
+  config.linux.mountLabel = 'system_u:object_r:container_file_t:s0';
+  config.mounts[0].uidMappings = [];
+  config.mounts[0].gidMappings = [];
+  config.linux.netDevices = {};
+  Object.assign(config.linux.resources, {
+    blockIO: {},
+    hugepageLimits: [],
+    network: { priorities: [] },
+    rdma: {},
+    unified: {},
+    cpu: { burst: 0, idle: 0, realtimeRuntime: 0, realtimePeriod: 0, shares: 2, quota: 50000, period: 100000, cpus: '0' },
+    memory: { limit: 1048576, kernel: 1048576, kernelTCP: 1048576, swap: -1, swappiness: 0, disableOOMKiller: true, useHierarchy: true, checkBeforeUpdate: true },
+    pids: { limit: 10 },
+  });
+  validateConfig(config);
+  checkSupported(config);
+  assert.ok(IGNORED.includes('linux.resources.memory.kernel') && IGNORED.includes('process.selinuxLabel'));
+});
+
+// ---- real callers and tsrun spec -------------------------------------------------------------
+
+test('containerd ctr run: valid and supported', () => {
+  const dir = bundle(readFileSync(join(clients, 'containerd-ctr-run.config.json'), 'utf8'));
+  const { config } = loadConfig(dir);
+  validateConfig(config);
+  checkSupported(config);
+});
+
+test('podman run: valid, refused only for linux.seccomp', () => {
+  const dir = bundle(readFileSync(join(clients, 'podman-run.config.json'), 'utf8'));
+  const { config } = loadConfig(dir);
+  validateConfig(config);
+  const err = thrown(() => checkSupported(config));
+  assert.is(err.code, 'ERR_NOT_SUPPORTED');
+  assert.is(err.message, 'not supported: linux.seccomp');
+});
+
+test('defaultConfig: valid and supported in both modes, like runc spec', () => {
+  for (const rootless of [false, true]) {
+    for (const cgroupNamespace of [false, true]) {
+      const config = defaultConfig({ rootless, cgroupNamespace });
+      validateConfig(config);
+      checkSupported(config);
+      assert.is(config.ociVersion, '1.3.0');
+      assert.equal(JSON.parse(JSON.stringify(config)), config); // plain JSON: no bigint
+      assert.is(config.linux!.namespaces!.some((ns) => ns.type === 'cgroup'), cgroupNamespace);
+    }
+  }
+  const root = defaultConfig({ rootless: false, cgroupNamespace: false });
+  assert.equal(root.linux!.namespaces!.map((ns) => ns.type), ['pid', 'network', 'ipc', 'uts', 'mount']);
+  assert.equal(root.linux!.resources, { devices: [{ allow: false, access: 'rwm' }] });
+  assert.equal(root.process!.args, ['sh']);
+  assert.is(root.process!.terminal, true);
+  assert.is(root.hostname, 'runc');
+  assert.equal(root.root, { path: 'rootfs', readonly: true });
+  assert.ok(root.mounts!.find((m) => m.destination === '/dev/pts')!.options!.includes('gid=5'));
+
+  const rootless = defaultConfig({ rootless: true, cgroupNamespace: false });
+  assert.equal(rootless.linux!.namespaces!.map((ns) => ns.type), ['pid', 'ipc', 'uts', 'mount', 'user']);
+  assert.equal(rootless.linux!.uidMappings, [{ containerID: 0, hostID: process.geteuid!(), size: 1 }]);
+  assert.equal(rootless.linux!.gidMappings, [{ containerID: 0, hostID: process.getegid!(), size: 1 }]);
+  assert.is(rootless.linux!.resources, undefined);
+  assert.equal(rootless.mounts!.find((m) => m.destination === '/sys'), { destination: '/sys', type: 'none', source: '/sys', options: ['rbind', 'nosuid', 'noexec', 'nodev', 'ro'] });
+  assert.equal(rootless.mounts!.find((m) => m.destination === '/dev/pts')!.options, ['nosuid', 'noexec', 'newinstance', 'ptmxmode=0666', 'mode=0620']);
+  assert.equal(rootless.linux!.maskedPaths, root.linux!.maskedPaths);
+});
+
+test.after(() => rmSync(scratch, { recursive: true, force: true }));
+
+test.run();
