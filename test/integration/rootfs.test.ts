@@ -1,0 +1,97 @@
+// The rootfs and its mount tree: --no-pivot, rootfsPropagation, recursive mount attributes, and
+// the time namespace; plus concurrent verbs on one id.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { inSandbox, tsrunAsync } from './helpers.ts';
+
+function mountLine(mountinfo: string, mountPoint: string): string {
+  const line = mountinfo.split('\n').find((l) => l.split(' ')[4] === mountPoint);
+  if (!line) throw new Error(`${mountPoint} is not a mount point in:\n${mountinfo}`);
+  return line;
+}
+
+test('--no-pivot: the rootfs is moved onto / and chrooted; the container sees only its files', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const output = sb.createAndStart(id, sb.bundle((c) => (c.process.args = ['sh', '-c', 'ls /; cat /proc/self/mountinfo | head -1'])), ['--no-pivot']);
+    await sb.waitForStatus(id, 'stopped');
+    sb.tsrun(['delete', id]).ok();
+    const out = readFileSync(output, 'utf8');
+    assert.match(out, /^bin$/m);
+    assert.not.match(out, /^work$/m, 'no host directories');
+  }));
+
+test('rootfsPropagation sets the propagation of / inside the container', () =>
+  inSandbox(async (sb) => {
+    // slave shows master:N only when the host's / is shared; it is never shared itself
+    for (const [propagation, expected] of [['shared', /shared:\d+/], ['private', /^$/], ['slave', /^(master:\d+)?$/]] as const) {
+      const out = await sb.runToEnd(sb.bundle((c) => {
+        c.linux.rootfsPropagation = propagation;
+        c.process.args = ['cat', '/proc/self/mountinfo'];
+      }));
+      const line = mountLine(out, '/');
+      assert.match(line.split(' - ')[0].split(' ').slice(6).join(' '), expected, `${propagation}: ${line}`);
+    }
+  }));
+
+test('rro makes a bind mount and the mounts under it read-only; ro alone does not reach submounts', () =>
+  inSandbox(async (sb) => {
+    const shared = sb.file('tree');
+    mkdirSync(join(shared, 'sub'), { recursive: true });
+    // the submount comes from the bind of a directory with a mount below it: an rbind of /sys has many
+    const out = await sb.runToEnd(sb.bundle((c) => {
+      c.mounts.push({ destination: '/hostsys', type: 'bind', source: '/sys', options: ['rbind', 'rro', 'nosuid', 'nodev', 'noexec'] });
+      c.process.args = ['cat', '/proc/self/mountinfo'];
+    }));
+    const subs = out.split('\n').filter((l) => l.split(' ')[4]?.startsWith('/hostsys/'));
+    assert.ok(subs.length > 0, 'sysfs has submounts');
+    for (const line of [mountLine(out, '/hostsys'), ...subs]) assert.ok(line.split(' ')[5].split(',').includes('ro'), `read-only: ${line}`);
+  }));
+
+test('a new time namespace with offsets shifts CLOCK_MONOTONIC and CLOCK_BOOTTIME', () =>
+  inSandbox(async (sb) => {
+    const out = await sb.runToEnd(sb.bundle((c) => {
+      c.linux.namespaces.push({ type: 'time' });
+      c.linux.timeOffsets = { monotonic: { secs: 86400 * 1000, nanosecs: 0 }, boottime: { secs: 86400 * 2000, nanosecs: 0 } };
+      c.process.args = ['sh', '-c', 'cat /proc/uptime; cat /proc/self/timens_offsets'];
+    }));
+    const uptime = Number(out.split(/\s/)[0]);
+    assert.ok(uptime > 86400 * 2000, `uptime ${uptime} includes the boottime offset`);
+    assert.match(out, /monotonic\s+86400000\s+0/);
+  }));
+
+test('concurrent creates of one id: exactly one succeeds, the others fail cleanly', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const bundle = sb.bundle((c) => (c.process.args = ['sleep', '60']));
+    const runs = Array.from({ length: 8 }, () => {
+      const child = tsrunAsync(sb.root, ['create', '--bundle', bundle, id]);
+      let stderr = '';
+      child.stderr.on('data', (d) => (stderr += d));
+      // the winner's container keeps create's stdout and stderr pipes open: only a loser's close
+      return new Promise<{ code: number | null; stderr: string }>((resolve) =>
+        child.on('exit', (code) => (code === 0 ? resolve({ code, stderr }) : child.on('close', () => resolve({ code, stderr })))),
+      );
+    });
+    const results = await Promise.all(runs);
+    assert.is(results.filter((r) => r.code === 0).length, 1, JSON.stringify(results));
+    for (const r of results.filter((r) => r.code !== 0)) assert.match(r.stderr, /exists|locked|busy/);
+    assert.is(sb.state(id).status, 'created');
+    sb.tsrun(['delete', '--force', id]).ok();
+  }));
+
+test('a container id may be reused once deleted', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const bundle = sb.bundle((c) => (c.process.args = ['true']));
+    for (let i = 0; i < 2; i++) {
+      sb.createAndStart(id, bundle);
+      await sb.waitForStatus(id, 'stopped');
+      sb.tsrun(['delete', id]).ok();
+    }
+    writeFileSync(sb.file('done'), '');
+  }));
+
+test.run();
