@@ -100,7 +100,11 @@ export class Sandbox {
 
   async waitForStatus(id: string, status: string, timeoutMs = 20_000): Promise<any> {
     let last: any;
-    await waitFor(() => (last = this.state(id)).status === status, timeoutMs, () => `container ${id} to be ${status} (is ${last?.status})`);
+    const current = () => {
+      const result = this.tsrun(['state', id]);
+      return (last = result.status === 0 ? JSON.parse(result.stdout) : undefined); // not created yet
+    };
+    await waitFor(() => current()?.status === status, timeoutMs, () => `container ${id} to be ${status} (is ${last?.status ?? 'absent'})`);
     return last;
   }
 
