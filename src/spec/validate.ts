@@ -23,8 +23,8 @@ export function validateConfig(config: Spec): void {
 }
 
 /** Throws ERR_NOT_SUPPORTED naming every valid field the config sets that tsrun does not implement. */
-export function checkSupported(config: Spec): void {
-  const paths = unsupportedPaths(config);
+export function checkSupported(config: Spec, options: { ignore?: readonly string[] } = {}): void {
+  const paths = unsupportedPaths(config).filter((path) => !options.ignore?.includes(path));
   if (paths.length) {
     throw new TsrunError('ERR_NOT_SUPPORTED', `not supported: ${paths.join(', ')}`, {
       hint: 'tsrun does not implement these fields: remove them from config.json',

@@ -71,6 +71,7 @@ test('all hooks run in order, with the state on stdin and in their namespaces', 
     assert.is(byTag.prestart.pid, pid, 'runtime-namespace hooks see the host pid');
     assert.is(byTag.createRuntime.pid, pid);
     assert.is(byTag.createContainer.pid, 1, 'container-namespace hooks see the pid as the container does');
+    assert.is(byTag.prestart.status, 'created');
     assert.is(byTag.poststart.status, 'running');
     assert.is(byTag.poststop.status, 'stopped');
   }));
@@ -114,6 +115,22 @@ test('a hook that outlives its timeout is killed and fails the operation', () =>
     assert.match(result.stderr, /timed out/);
     assert.ok(Date.now() - started < 15_000, 'did not wait for the hook to finish');
     assert.not.ok(existsSync(join(sb.root, id)));
+  }));
+
+test('a failing poststart hook is a warning: the next hooks run and the container keeps running', () =>
+  inSandbox(async (sb) => {
+    const log = sb.file('log');
+    const id = sb.id();
+    const bundle = sb.bundle((c) => {
+      c.process.args = ['sleep', '60'];
+      c.hooks = { poststart: [{ path: '/bin/false' }, logHook('poststart', log)] };
+    });
+    sb.tsrun(['create', '--bundle', bundle, id], { stdoutFile: sb.file('out') }).ok();
+    const result = sb.tsrun(['start', id]).ok();
+    assert.match(result.stderr, /warning.*poststart/);
+    assert.equal(readLog(log).map((e) => e.tag), ['poststart'], 'the second hook ran');
+    assert.is(sb.state(id).status, 'running');
+    sb.tsrun(['delete', '--force', id]).ok();
   }));
 
 test('a failing poststop hook is a warning: delete still succeeds', () =>
