@@ -3,7 +3,7 @@
 // only prints. NODE_EXTRA_CA_CERTS is unset for every runtime (it costs Node ~55 ms a start).
 // usage: node bench/run.mjs [iterations]
 import { execFileSync, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, cpSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -33,8 +33,12 @@ const runtimes = [
 function call(rt, args, options = {}) {
   const [cmd, ...pre] = rt.cmd;
   const root = join(work, `root-${rt.name}`);
-  const r = spawnSync(cmd, [...pre, '--root', root, ...args], { env, cwd: bundle, stdio: ['ignore', options.stdout ?? 'ignore', 'pipe'], encoding: 'utf8' });
-  if (r.status !== 0 && !options.mayFail) throw new Error(`${rt.name} ${args.join(' ')}: exit ${r.status}: ${r.stderr}`);
+  // stderr to a file: a created container inherits it, and a pipe would keep spawnSync waiting
+  const errFile = join(work, 'stderr');
+  const err = openSync(errFile, 'w');
+  const r = spawnSync(cmd, [...pre, '--root', root, ...args], { env, cwd: bundle, stdio: ['ignore', options.stdout ?? 'ignore', err] });
+  closeSync(err);
+  if (r.status !== 0 && !options.mayFail) throw new Error(`${rt.name} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8')}`);
 }
 
 function time(fn) {

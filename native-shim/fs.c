@@ -313,6 +313,21 @@ void chroot_step(void)
 		fail(errno, "open /");
 }
 
+/* No mount namespace: the rootfs bind mount becomes / by chroot alone; the host's / stays as it is. */
+void enter_root_step(void)
+{
+	if (fchdir(root_fd) < 0)
+		fail(errno, "chdir to the rootfs");
+	if (chroot(".") < 0)
+		fail(errno, "chroot");
+	if (chdir("/") < 0)
+		fail(errno, "chdir /");
+	close(root_fd);
+	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		fail(errno, "open /");
+}
+
 void set_root_propagation(unsigned long flags)
 {
 	if (mount(NULL, "/", NULL, flags, NULL) < 0)

@@ -13,6 +13,7 @@ void bind_device_step(struct reader *r);
 void symlink_step(struct reader *r);
 void pivot_root_step(void);
 void chroot_step(void);
+void enter_root_step(void);
 void set_root_propagation(unsigned long flags);
 void mask_path(const char *path);
 void readonly_path(const char *path);

@@ -20,7 +20,7 @@
  *     bindDevice      source path     symlink target path
  *     oomScoreAdj     value           rlimit resource soft hard
  *     syncCreateRuntime               hooks stage count (path count arg* count env* timeout)*
- *     pivotRoot                       chroot
+ *     pivotRoot                       chroot               enterRoot
  *     setRootPropagation flags        maskPath path        readonlyPath path
  *     remountRootReadonly             hostname name        domainname name
  *     sysctl          key value       terminal rows cols keep-console

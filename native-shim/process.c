@@ -432,6 +432,8 @@ void run_container_step(const char *op, struct reader *r)
 		pivot_root_step();
 	} else if (strcmp(op, "chroot") == 0) {
 		chroot_step();
+	} else if (strcmp(op, "enterRoot") == 0) {
+		enter_root_step();
 	} else if (strcmp(op, "maskPath") == 0) {
 		mask_path(read_token(r));
 	} else if (strcmp(op, "readonlyPath") == 0) {

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 
@@ -21,6 +22,12 @@ int tsrun_wait_exit(int pid)
 			return -errno;
 	}
 	return status;
+}
+
+/* Detach the mount at `path` (no symlink followed). Returns 0 or -errno. */
+int tsrun_unmount(const char *path)
+{
+	return umount2(path, MNT_DETACH | UMOUNT_NOFOLLOW) < 0 ? -errno : 0;
 }
 
 /*

@@ -16,7 +16,8 @@
 //    4 mknod|bindDevice, symlink   /dev, unless a bind mount provides it (./devices.ts)
 //    5 syncCreateRuntime        always: prestart and createRuntime hooks run, the state JSON comes back
 //    6 hooks createContainer    if any
-//    7 pivotRoot | chroot       chroot with --no-pivot
+//    7 pivotRoot | chroot       chroot with --no-pivot; enterRoot (a plain chroot) without a
+//                               mount namespace, which also leaves out step 1
 //    8 setRootPropagation       if linux.rootfsPropagation: applied only now, to the new /, so that
 //                               "shared" can never propagate the container's mounts to the host
 //    9 terminal                 if process.terminal: right after pivot_root as in runc, before
@@ -86,8 +87,11 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
 
   const propagation = rootfsPropagation(config, ctx.noPivot);
   const proc = process && planProcess(process, { capLastCap: ctx.host.capLastCap, listenFds: ctx.listenFds });
+  // Without a mount namespace (the config shares the host's) the mounts go to the host mount table
+  // under the rootfs, as the config asks; / of the host is never touched and delete unmounts them.
+  const ownMounts = ns.byType.has('mount');
   const container: ContainerStep[] = [
-    { op: 'rootPropagation', flags: MS_REC | MS_SLAVE },
+    ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
     { op: 'bindRootfs', path: ctx.rootfs },
     ...planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf }),
     ...planDevices(config, {
@@ -98,7 +102,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   ];
   const createHooks = planHooks(config.hooks?.createContainer, []);
   if (createHooks.length) container.push({ op: 'hooks', stage: 'createContainer', hooks: createHooks });
-  container.push(ctx.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' });
+  container.push(!ownMounts ? { op: 'enterRoot' } : ctx.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' });
   if (propagation !== undefined) container.push({ op: 'setRootPropagation', flags: propagation });
   if (process?.terminal) container.push(terminalStep(process));
   container.push(...planSysctl(config, ns), ...planPathRestrictions(config));

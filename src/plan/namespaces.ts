@@ -4,7 +4,7 @@ import type { IdMapping, Namespace, Spec } from '../spec/types.ts';
 import {
   CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
 } from './constants.ts';
-import { invalid, unsupported } from './invalid.ts';
+import { invalid } from './invalid.ts';
 import { toBigInt } from './numbers.ts';
 import type { CloneStep, HostStep, NamespaceType } from './types.ts';
 
@@ -50,10 +50,6 @@ export function planNamespaces(config: Spec): Namespaces {
   });
   const ns: Namespaces = { byType, host: [], clone: { op: 'clone', flags: 0 } };
 
-  // runc would set up the rootfs in the host's own mount table and then chroot: refused instead.
-  if (!byType.has('mount')) {
-    throw unsupported('linux.namespaces', 'a container without a mount namespace (its mounts and pivot_root would change the host mount table)');
-  }
 
   for (const type of JOIN_ORDER) {
     const path = byType.get(type)?.path;

@@ -102,6 +102,11 @@ export type ContainerStep =
   | { op: 'pivotRoot' }
   /** --no-pivot: MS_MOVE the rootfs onto / and chroot */
   | { op: 'chroot' }
+  /**
+   * No mount namespace: chroot into the rootfs bind mount, leaving the host's / alone (its
+   * mounts live in the host mount table until delete unmounts them)
+   */
+  | { op: 'enterRoot' }
   /** mount(NULL, "/", NULL, flags) after pivot_root, for root.rootfsPropagation */
   | { op: 'setRootPropagation'; flags: number }
   /** bind /dev/null over a file or a read-only tmpfs over a directory; a missing path is skipped */
@@ -172,6 +177,7 @@ export function describeStep(step: HostStep | CloneStep | ContainerStep): string
     case 'pivotRoot':
       return 'pivot_root';
     case 'chroot':
+    case 'enterRoot':
       return 'chroot';
     case 'maskPath':
       return `mask ${step.path}`;

@@ -17,6 +17,7 @@ import { readProcStat } from '../state/process.ts';
 import { START_FIFO, STARTED_FIFO } from '../state/status.ts';
 import type { ContainerRecord } from '../state/store.ts';
 import type { Runtime } from './context.ts';
+import { unmountHostMounts } from './delete.ts';
 import { hookState } from './state.ts';
 
 export interface CreateOptions {
@@ -82,6 +83,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     hasProcess: config.process !== undefined,
     namespaces: (config.linux?.namespaces ?? []).map((ns) => ns.type),
     process: config.process,
+    hostMounts: !config.linux?.namespaces?.some((ns) => ns.type === 'mount'),
   };
   let initPid = 0;
   // Socket activation: descriptors handed to tsrun by its caller go on to the container (as runc).
@@ -146,6 +148,7 @@ async function undoCreate(rt: Runtime, record: ContainerRecord, initPid: number,
   } catch (err) {
     warn((err as Error).message);
   }
+  await unmountHostMounts(record).catch((err: Error) => warn(err.message));
   rt.store.remove(record.id);
   if (cause instanceof TsrunError && cause.code === 'ERR_HOOK') {
     for (const failure of await runHooksCollectingFailures('poststop', record.hooks.poststop, hookState(record, 'stopped', 0))) warn(failure);

@@ -37,17 +37,26 @@ export async function destroy(rt: Runtime, record: ContainerRecord): Promise<voi
   // A frozen process does not act on SIGKILL until it is thawed.
   if (record.status === 'paused') await setFrozen(record.cgroups.placements, false).catch((err: Error) => warn(err.message));
   await killEverything(record);
-  let cgroupError: unknown;
+  let cleanupError: unknown;
   try {
     removeCgroups(record.cgroups);
   } catch (err) {
-    cgroupError = err;
+    cleanupError = err;
   }
+  await unmountHostMounts(record).catch((err: Error) => (cleanupError ??= err));
   rt.store.remove(record.id);
   for (const failure of await runHooksCollectingFailures('poststop', record.hooks.poststop, hookState(record, 'stopped', 0))) {
     warn(failure);
   }
-  if (cgroupError) throw cgroupError;
+  if (cleanupError) throw cleanupError;
+}
+
+/** A container without a mount namespace mounted into the host mount table: unmount all of it. */
+export async function unmountHostMounts(record: ContainerRecord): Promise<void> {
+  if (!record.hostMounts) return;
+  const { unmountBelow } = await import('../shim/index.ts');
+  const stuck = unmountBelow(record.rootfs);
+  if (stuck.length) throw new TsrunError('ERR_SYSTEM', `container ${record.id}: cannot unmount ${stuck.join(', ')}`);
 }
 
 /**

@@ -77,6 +77,7 @@ function containerTokens(step: ContainerStep): Token[] {
     case 'syncCreateRuntime':
     case 'pivotRoot':
     case 'chroot':
+    case 'enterRoot':
     case 'remountRootReadonly':
     case 'waitStart':
       return [step.op];

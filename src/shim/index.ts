@@ -4,6 +4,7 @@
 // and the sync socket right after them; it re-execs itself from a sealed memfd, walks the host
 // steps, clones the init and exits. The init reports on the same socket, line by line.
 import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
@@ -135,4 +136,28 @@ export async function receiveTerminal(connection: { _handle?: { fd?: number } })
   const received = await shimLibrary().receiveFd(fd);
   if (received < 0) throw new TsrunError('ERR_SYSTEM', `receive the terminal: ${ERRNO_NAMES.get(-received) ?? -received}`);
   return received;
+}
+
+/**
+ * Unmounts every mount at or below `dir` in this process's mount namespace, deepest first: what a
+ * container without a mount namespace left in the host mount table. Returns what could not go.
+ */
+export function unmountBelow(dir: string): string[] {
+  const below = (mountPoint: string) => mountPoint === dir || mountPoint.startsWith(`${dir}/`);
+  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
+  const stuck: string[] = [];
+  for (let round = 0; round < 8; round++) {
+    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+      .split('\n')
+      .map((line) => unescape(line.split(' ')[4] ?? ''))
+      .filter((m) => m && below(m))
+      .sort((a, b) => b.length - a.length);
+    if (mounts.length === 0) return [];
+    stuck.length = 0;
+    for (const mountPoint of mounts) {
+      const result = shimLibrary().unmount(mountPoint);
+      if (result < 0 && result !== -constants.errno.EINVAL && result !== -constants.errno.ENOENT) stuck.push(`${mountPoint} (${ERRNO_NAMES.get(-result)})`);
+    }
+  }
+  return stuck;
 }

@@ -273,9 +273,6 @@ export function semanticProblems(config: Spec): Problem[] {
   }
 
   if (Object.keys(obj(linux.timeOffsets)).length && !has('time')) problem('linux.timeOffsets', 'needs a time namespace in linux.namespaces');
-  for (const field of ['maskedPaths', 'readonlyPaths']) {
-    if (arr(linux[field]).length && !has('mount')) problem(`linux.${field}`, 'needs a mount namespace in linux.namespaces');
-  }
 
   for (const key of Object.keys(obj(linux.sysctl))) {
     const where = join('linux.sysctl', key);

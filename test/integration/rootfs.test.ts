@@ -62,6 +62,24 @@ test('a new time namespace with offsets shifts CLOCK_MONOTONIC and CLOCK_BOOTTIM
     assert.match(out, /monotonic\s+86400000\s+0/);
   }));
 
+test('without a mount namespace the mounts live in the host mount table until delete removes them', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const bundle = sb.bundle((c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'mount');
+      c.process.args = ['sh', '-c', 'readlink /proc/self/ns/mnt; sleep 60'];
+    }, { copyRootfs: true });
+    const rootfs = join(bundle, 'rootfs');
+    const output = sb.createAndStart(id, bundle);
+    const mountsBelow = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(rootfs));
+    assert.ok(mountsBelow().length > 3, 'proc, dev, ... are mounted below the rootfs on the host');
+    assert.ok(!readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === '/' && l.includes(rootfs)), 'the host / is untouched');
+    sb.tsrun(['delete', '--force', id]).ok();
+    assert.equal(mountsBelow(), [], 'delete unmounted everything');
+    const { readlinkSync } = await import('node:fs');
+    assert.is(readFileSync(output, 'utf8').trim(), readlinkSync('/proc/self/ns/mnt'), 'the host mount namespace');
+  }));
+
 test('concurrent creates of one id: exactly one succeeds, the others fail cleanly', () =>
   inSandbox(async (sb) => {
     const id = sb.id();

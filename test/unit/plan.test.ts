@@ -222,10 +222,20 @@ test('namespaces: every CLONE_NEW* bit; never CLONE_NEWTIME in clone', () => {
   assert.is(plan.clone.gidMap, undefined);
 });
 
+test('no mount namespace: no propagation change of /, and a plain chroot even with --no-pivot', () => {
+  const base = defaultConfig();
+  const nsList = base.linux!.namespaces!;
+  for (const noPivot of [false, true]) {
+    const steps = buildPlan(withLinux(base, { namespaces: nsList.filter((n) => n.type !== 'mount') }), { ...ctx(), noPivot }).container.map((s) => s.op);
+    assert.not.ok(steps.includes('rootPropagation'));
+    assert.ok(steps.includes('enterRoot'));
+    assert.not.ok(steps.includes('pivotRoot') || steps.includes('chroot'));
+  }
+});
+
 test('namespaces: refused configs', () => {
   const base = defaultConfig();
   const nsList = base.linux!.namespaces!;
-  throwsCode(() => buildPlan(withLinux(base, { namespaces: nsList.filter((n) => n.type !== 'mount') }), ctx()), 'ERR_NOT_SUPPORTED', 'linux.namespaces');
   throwsCode(() => buildPlan(withLinux(base, { namespaces: [...nsList, { type: 'pid' }] }), ctx()), 'ERR_CONFIG_INVALID', 'linux.namespaces[6]');
   throwsCode(() => buildPlan(withLinux(base, { namespaces: [...nsList, { type: 'user' }] }), ctx()), 'ERR_CONFIG_INVALID', 'linux.uidMappings');
   throwsCode(() => buildPlan(withLinux(base, { gidMappings: [{ containerID: 0, hostID: 1, size: 1 }] }), ctx()), 'ERR_CONFIG_INVALID', 'linux.gidMappings');
