@@ -13,7 +13,7 @@ import type { Spec } from '../../src/spec/types.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
-const clients = join(repoRoot, '..', 'shared', 'reference', 'clients');
+const clients = join(repoRoot, 'test', 'fixtures', 'clients');
 const goldenDir = join(here, 'golden');
 
 const HYBRID: Placement[] = [

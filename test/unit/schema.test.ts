@@ -16,11 +16,9 @@ import { validate as ourState } from '../../src/spec/generated/state.js';
 import { validate as ourFeatures } from '../../src/spec/generated/features.js';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const reference = join(repoRoot, '..', 'shared', 'reference');
-const officialDir = join(reference, 'runtime-spec-v1.3.0', 'schema');
-if (!existsSync(officialDir) || !existsSync(join(reference, 'clients'))) {
-  throw new Error(`the reference material is missing: expected the official schema at ${officialDir} and client configs at ${join(reference, 'clients')}`);
-}
+// The official runtime-spec v1.3.0 schema with its test fixtures, and configs real clients made.
+const fixtures = join(repoRoot, 'test', 'fixtures');
+const officialDir = join(fixtures, 'runtime-spec-schema');
 
 // ---- the official schema, made loadable by ajv 8 ---------------------------------------------
 // It is draft-04 in name only (no draft-04-only keyword is used), so it is compiled as draft-07
@@ -125,7 +123,7 @@ for (const kind of ['config', 'state', 'features'] as const) {
   }
 }
 
-const clients = join(reference, 'clients');
+const clients = join(fixtures, 'clients');
 for (const file of readdirSync(clients).filter((f) => f.endsWith('.json'))) {
   const data = parseJson(readFileSync(join(clients, file), 'utf8'));
   const config = file.endsWith('.process.json') ? { ociVersion: '1.0.2-dev', process: data } : data;

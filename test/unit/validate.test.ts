@@ -14,7 +14,7 @@ import { IGNORED, UNSUPPORTED } from '../../src/spec/unsupported.ts';
 import { checkSupported, configProblems, validateConfig } from '../../src/spec/validate.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-const clients = join(repoRoot, '..', 'shared', 'reference', 'clients');
+const clients = join(repoRoot, 'test', 'fixtures', 'clients');
 
 const scratch = mkdtempSync(join(tmpdir(), 'tsrun-validate-'));
 let bundles = 0;
