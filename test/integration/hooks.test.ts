@@ -105,6 +105,18 @@ test('a failing createContainer hook fails create and leaves nothing', () =>
     assert.equal(leaksOf(id), []);
   }));
 
+test('a failing startContainer hook fails start, and the container is gone', () =>
+  inSandbox((sb) => {
+    const id = sb.id();
+    const bundle = sb.bundle((c) => (c.hooks = { startContainer: [{ path: '/bin/false' }] }));
+    sb.tsrun(['create', '--bundle', bundle, id], { stdoutFile: sb.file('out') }).ok();
+    const result = sb.tsrun(['start', id]);
+    assert.is(result.status, 1);
+    assert.match(result.stderr, /startContainer/);
+    assert.not.ok(existsSync(join(sb.root, id)), 'start cleaned up');
+    assert.equal(leaksOf(id), []);
+  }));
+
 test('a hook that outlives its timeout is killed and fails the operation', () =>
   inSandbox((sb) => {
     const id = sb.id();

@@ -265,6 +265,15 @@ test('no fd of the caller reaches the container, except those preserved', () =>
     // ls opens the directory it lists as fd 3 itself
     assert.is(plain.trim(), '0 1 2 3', 'only stdio (and ls\'s own fd) without --preserve-fds');
     assert.is(preserved.trim(), '0 1 2 3 4', 'fd 3 preserved');
+    // Socket activation: the caller's LISTEN_FDS descriptors go on, and the container is told.
+    const activated = spawnSync(TSRUN, ['--root', sb.root, 'run', '--bundle', bundle, sb.id()], {
+      env: tsrunEnv({ LISTEN_FDS: '2', LISTEN_PID: String(process.pid) }),
+      stdio: ['ignore', outFd, 'pipe', leak, leak],
+    });
+    assert.is(activated.status, 0, activated.stderr?.toString());
+    const lines = readFileSync(out, 'utf8').split('\n');
+    assert.is(lines[4].trim(), '0 1 2 3 4 5', 'both LISTEN_FDS descriptors');
+    assert.is(lines[5], 'LISTEN_FDS=2');
   }));
 
 test.run();
