@@ -20,6 +20,7 @@ const VERBS: Record<string, () => Promise<{ verb: Verb }>> = {
   resume: () => import('./resume.ts'),
   ps: () => import('./ps.ts'),
   exec: () => import('./exec.ts'),
+  features: () => import('./features.ts'),
 };
 
 const GLOBAL_HELP = `tsrun: an OCI container runtime
@@ -39,6 +40,7 @@ commands:
   resume    thaw a paused container
   ps        list the processes of a container
   exec      run a new process in a running container
+  features  print what this runtime implements, as JSON
 
 global options:
   --root DIR              state directory (default ${DEFAULT_ROOT})

@@ -94,6 +94,11 @@ const UNSUPPORTED_OPTIONS = new Map<string, string>([
   ['ridmap', 'ridmap (id-mapped mounts)'],
 ]);
 
+/** Every mount option tsrun applies (for `tsrun features`). */
+export function supportedMountOptions(): string[] {
+  return [...FLAG_OPTIONS.keys(), ...PROPAGATION_OPTIONS.keys(), ...RECURSIVE_OPTIONS.keys()].sort();
+}
+
 export interface MountOptions {
   /** MS_* flags the options set */
   flags: number;

@@ -14,6 +14,7 @@ import type { Spec } from '../../src/spec/types.ts';
 import { configSchemaProblems } from '../../src/spec/validate.ts';
 import { validate as ourState } from '../../src/spec/generated/state.js';
 import { validate as ourFeatures } from '../../src/spec/generated/features.js';
+import { features as tsrunFeatures } from '../../src/cli/features.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 // The official runtime-spec v1.3.0 schema with its test fixtures, and configs real clients made.
@@ -336,6 +337,7 @@ for (const [name, data, valid] of stateCases) cases.push({ name, kind: 'state', 
 
 const features = { ociVersionMin: '1.0.0', ociVersionMax: '1.3.0', hooks: ['prestart'], linux: { namespaces: ['pid'], cgroup: { v1: true } } };
 cases.push({ name: 'features: full', kind: 'features', data: features, valid: true });
+cases.push({ name: 'features: tsrun features', kind: 'features', data: tsrunFeatures(), valid: true });
 cases.push({ name: 'features: null properties', kind: 'features', data: { ...features, hooks: null, mountOptions: null, linux: null }, valid: true });
 cases.push({ name: 'features: namespace unknown', kind: 'features', data: { ...features, linux: { namespaces: ['net'] } }, valid: false });
 cases.push({ name: 'features: ociVersionMax not SemVer', kind: 'features', data: { ...features, ociVersionMax: '1.3' }, valid: false });
