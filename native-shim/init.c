@@ -24,6 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/sendfile.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -97,8 +98,8 @@ void fail(int errnum, const char *fmt, ...)
 const char *read_token(struct reader *r)
 {
 	char *token = r->next;
-	char *nul = memchr(token, '\0', (size_t)(r->end - token));
-	if (r->next >= r->end || !nul)
+	char *nul = token < r->end ? memchr(token, '\0', (size_t)(r->end - token)) : NULL;
+	if (!nul)
 		fail(EINVAL, "malformed plan: truncated");
 	r->next = nul + 1;
 	return token;
@@ -181,7 +182,10 @@ static void ensure_sealed(char **argv)
 	int self = open("/proc/self/exe", O_RDONLY | O_CLOEXEC);
 	if (self < 0)
 		fail(errno, "open /proc/self/exe");
-	if (fcntl(self, F_GET_SEALS) >= 0) {
+	/* a plain tmpfs file answers F_GET_SEALS too (with F_SEAL_SEAL): require our four seals */
+	const int sealed = F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE;
+	int seals = fcntl(self, F_GET_SEALS);
+	if (seals >= 0 && (seals & sealed) == sealed) {
 		close(self);
 		return;
 	}
@@ -195,7 +199,7 @@ static void ensure_sealed(char **argv)
 			fail(n < 0 ? errno : EIO, "copy the init binary");
 		done += n;
 	}
-	if (fcntl(copy, F_ADD_SEALS, F_SEAL_SEAL | F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE) < 0)
+	if (fcntl(copy, F_ADD_SEALS, sealed) < 0)
 		fail(errno, "seal the init binary");
 	close(self);
 	fexecve(copy, argv, environ);
@@ -262,18 +266,12 @@ static void unshare_time(struct reader *r)
 	long long count = read_int(r);
 	if (unshare(CLONE_NEWTIME) < 0)
 		fail(errno, "unshare time namespace");
-	char offsets[256] = "";
 	for (long long i = 0; i < count; i++) {
 		const char *clock = read_token(r);
 		long long secs = read_int(r), nanosecs = read_int(r);
-		size_t used = strlen(offsets);
-		snprintf(offsets + used, sizeof(offsets) - used, "%s %lld %lld\n", clock, secs, nanosecs);
-	}
-	for (char *line = offsets; *line;) {
-		char *nl = strchr(line, '\n');
-		*nl = '\0';
+		char line[96];
+		snprintf(line, sizeof(line), "%s %lld %lld", clock, secs, nanosecs);
 		write_file("/proc/self/timens_offsets", line);
-		line = nl + 1;
 	}
 }
 
@@ -358,6 +356,9 @@ int main(int argc, char **argv)
 	first_private_fd = sync_fd;
 	reset_signals();
 	ensure_sealed(argv);
+	/* Container processes, even with our uid, must not reach our fds through /proc/<pid>/fd. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+		fail(errno, "prctl PR_SET_DUMPABLE");
 
 	uint32_t length;
 	char *plan = receive_message(&length);

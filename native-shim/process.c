@@ -270,7 +270,13 @@ static const char *env_value(char **env, const char *name)
 static int is_executable(const char *path)
 {
 	struct stat st;
-	return stat(path, &st) == 0 && S_ISREG(st.st_mode) && access(path, X_OK) == 0;
+	if (stat(path, &st) < 0)
+		return 0;
+	if (!S_ISREG(st.st_mode)) {
+		errno = EACCES;
+		return 0;
+	}
+	return access(path, X_OK) == 0;
 }
 
 /* Resolve the program now, so that a missing one fails create rather than start (as runc does). */
@@ -282,7 +288,7 @@ static void find_executable(struct reader *r)
 	if (strchr(args[0], '/')) {
 		snprintf(executable, sizeof(executable), "%s", args[0]);
 		if (!is_executable(executable))
-			fail(errno ? errno : EACCES, "exec: \"%s\"", args[0]);
+			fail(errno, "exec: \"%s\"", args[0]);
 	} else {
 		const char *path = env_value(env, "PATH");
 		char dirs[4096];
@@ -393,12 +399,12 @@ static void write_proc_file(const char *path, const char *value)
 static void sysctl_step(const char *key, const char *value)
 {
 	char path[512];
-	if (strstr(key, "..") || *key == '.' || strchr(key, '/') == key)
-		fail(EINVAL, "sysctl %s", key);
 	/* The key is dotted; a dot inside a component (an interface name like eth0.1) is written as '/'. */
 	int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
 	for (char *p = path + 10; p < path + n; p++)
 		*p = *p == '.' ? '/' : *p == '/' ? '.' : *p;
+	if (strstr(path + 9, "/.") || path[n - 1] == '/')
+		fail(EINVAL, "sysctl %s", key);
 	write_proc_file(path, value);
 }
 
@@ -420,7 +426,9 @@ void run_container_step(const char *op, struct reader *r)
 		write_proc_file("/proc/self/oom_score_adj", read_token(r));
 	} else if (strcmp(op, "rlimit") == 0) {
 		int resource = (int)read_int(r);
-		struct rlimit limit = {.rlim_cur = read_u64(r), .rlim_max = read_u64(r)};
+		uint64_t soft = read_u64(r); /* two statements: initializers have no evaluation order */
+		uint64_t hard = read_u64(r);
+		struct rlimit limit = {.rlim_cur = soft, .rlim_max = hard};
 		if (setrlimit(resource, &limit) < 0)
 			fail(errno, "setrlimit %d", resource);
 	} else if (strcmp(op, "syncCreateRuntime") == 0) {

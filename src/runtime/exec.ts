@@ -41,6 +41,8 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   const record = rt.store.read(id);
   const status = observeStatus(rt.store, record);
   if (status !== 'running' && status !== 'created') throw new TsrunError('ERR_STATE', `cannot exec in container ${id}: it is ${status}, not running`);
+  // Such a container is only chrooted in the host mount namespace; a process joining it would not be.
+  if (!record.namespaces.includes('mount')) throw new TsrunError('ERR_NOT_SUPPORTED', `not supported: exec in container ${id}, which has no mount namespace`);
   if (options.process.terminal && !options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: a terminal (--tty) needs --console-socket');
   if (!options.process.terminal && options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: --console-socket needs a terminal (--tty)');
 

@@ -45,13 +45,14 @@ export function spawnInit(plan: Plan, options: { preserveFds: number }, callback
       sync.destroy();
       stage0.unref();
       if (!err) return resolve(initPid);
-      for (const pid of [initPid, stage0.pid ?? 0]) {
-        if (pid > 0) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // already gone
-          }
+      // stage0.kill does nothing once libuv has reaped it (its pid may be someone else's by then);
+      // the init is never reaped here, so its pid stays its own (a zombie at worst).
+      stage0.kill('SIGKILL');
+      if (initPid > 0) {
+        try {
+          process.kill(initPid, 'SIGKILL');
+        } catch {
+          // already gone
         }
       }
       reject(err);
@@ -66,6 +67,7 @@ export function spawnInit(plan: Plan, options: { preserveFds: number }, callback
 
     let execing = false;
     let pending = '';
+    sync.setEncoding('utf8'); // error text may hold multibyte characters split across reads
     let queue = Promise.resolve();
     const handle = async (line: string): Promise<void> => {
       const [kind, ...rest] = line.split(' ');
@@ -85,8 +87,8 @@ export function spawnInit(plan: Plan, options: { preserveFds: number }, callback
         finish(new TsrunError('ERR_SPAWN', `unexpected message from the container init: ${line}`));
       }
     };
-    sync.on('data', (chunk: Buffer) => {
-      pending += chunk.toString();
+    sync.on('data', (chunk: string) => {
+      pending += chunk;
       let newline: number;
       while ((newline = pending.indexOf('\n')) >= 0) {
         const line = pending.slice(0, newline);
@@ -106,7 +108,7 @@ export function spawnInit(plan: Plan, options: { preserveFds: number }, callback
 
 /** "error <phase> <index> <errno> <text>" → a TsrunError naming the step. */
 function initError(plan: Plan, [phase, index, errnum, ...text]: string[]): TsrunError {
-  const step = phase === 'host' ? plan.host[Number(index)] : phase === 'container' ? plan.container[Number(index)] : plan.clone;
+  const step = phase === 'host' ? plan.host[Number(index)] : phase === 'container' ? plan.container[Number(index)] : phase === 'clone' ? plan.clone : undefined;
   const errno = ERRNO_NAMES.get(Number(errnum));
   const detail = text.join(' ') || (step ? describeStep(step) : 'container init');
   const message = errno ? `${detail}: ${errno} (${describeErrno(errno)})` : detail;
