@@ -250,14 +250,21 @@ static void join_namespace(const char *type, const char *path)
 	close(fd);
 }
 
-static void write_file(const char *path, const char *text)
+/*
+ * The host's /proc, opened before any host step: once stage 0 has joined a mount namespace, the
+ * path /proc would lead into the container's (another pid namespace, or the image's own files).
+ */
+static int host_proc = -1;
+
+/* Write `text` to a file below the host's /proc, e.g. "self/timens_offsets". */
+static void write_proc(const char *path, const char *text)
 {
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
+	int fd = openat(host_proc, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		fail(errno, "open %s", path);
+		fail(errno, "open /proc/%s", path);
 	size_t len = strlen(text);
 	if (write(fd, text, len) != (ssize_t)len)
-		fail(errno, "write %s", path);
+		fail(errno, "write /proc/%s", path);
 	close(fd);
 }
 
@@ -271,7 +278,7 @@ static void unshare_time(struct reader *r)
 		long long secs = read_int(r), nanosecs = read_int(r);
 		char line[96];
 		snprintf(line, sizeof(line), "%s %lld %lld", clock, secs, nanosecs);
-		write_file("/proc/self/timens_offsets", line);
+		write_proc("self/timens_offsets", line);
 	}
 }
 
@@ -296,8 +303,8 @@ static void run_host_step(const char *op, struct reader *r)
 static void write_id_map(pid_t pid, const char *file, const char *map)
 {
 	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/%s", pid, file);
-	write_file(path, map);
+	snprintf(path, sizeof(path), "%d/%s", pid, file);
+	write_proc(path, map);
 }
 
 static void reset_signals(void)
@@ -366,6 +373,9 @@ int main(int argc, char **argv)
 	if (strcmp(read_token(&r), PLAN_MAGIC) != 0)
 		fail(EINVAL, "malformed plan: wrong version");
 
+	host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host_proc < 0)
+		fail(errno, "open /proc");
 	current_phase = "host";
 	long long host_steps = read_int(&r);
 	for (current_step = 0; current_step < host_steps; current_step++)
