@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <linux/magic.h>
+#include <sys/statfs.h>
 #include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -143,8 +145,17 @@ static int open_parent(const char *path, char name[256])
 	return dir;
 }
 
-static void fd_path(char buf[32], int fd)
+/*
+ * "/proc/self/fd/N", to name a resolved object in mount(2). After pivot_root /proc is the
+ * container's: it must be a real procfs, or the image's own symlinks would choose the target.
+ */
+void fd_path(char buf[32], int fd)
 {
+	struct statfs fs;
+	if (statfs("/proc/self/fd", &fs) < 0)
+		fail(errno, "/proc/self/fd: cannot mount safely");
+	if (fs.f_type != PROC_SUPER_MAGIC)
+		fail(EPERM, "/proc in the container is not procfs: cannot mount safely");
 	snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }
 

@@ -185,10 +185,12 @@ static void terminal_step(struct reader *r)
 	/* /dev/console is the container's terminal too (runc binds the pty there) */
 	if (!keep_console) {
 		int console = open_in_root("/dev/console", KIND_FILE);
+		if (console < 0)
+			fail(errno, "create /dev/console");
 		char slave_path[32], console_path[32];
-		snprintf(slave_path, sizeof(slave_path), "/proc/self/fd/%d", slave);
-		snprintf(console_path, sizeof(console_path), "/proc/self/fd/%d", console);
-		if (console < 0 || mount(slave_path, console_path, NULL, MS_BIND, NULL) < 0)
+		fd_path(slave_path, slave);
+		fd_path(console_path, console);
+		if (mount(slave_path, console_path, NULL, MS_BIND, NULL) < 0)
 			fail(errno, "bind the pty on /dev/console");
 		close(console);
 	}
