@@ -33,11 +33,15 @@ const runtimes = [
 function call(rt, args, options = {}) {
   const [cmd, ...pre] = rt.cmd;
   const root = join(work, `root-${rt.name}`);
-  // stderr to a file: a created container inherits it, and a pipe would keep spawnSync waiting
+  // stdio goes to files of our own: a created container inherits it (a pipe would keep spawnSync
+  // waiting), and crun chowns the stdio it is given to the container's user ('ignore' would hand
+  // it the host's /dev/null).
   const errFile = join(work, 'stderr');
   const err = openSync(errFile, 'w');
-  const r = spawnSync(cmd, [...pre, '--root', root, ...args], { env, cwd: bundle, stdio: ['ignore', options.stdout ?? 'ignore', err] });
+  const io = openSync(join(work, 'stdio'), 'a+');
+  const r = spawnSync(cmd, [...pre, '--root', root, ...args], { env, cwd: bundle, stdio: [io, options.stdout ?? io, err] });
   closeSync(err);
+  closeSync(io);
   if (r.status !== 0 && !options.mayFail) throw new Error(`${rt.name} ${args.join(' ')}: exit ${r.status}: ${readFileSync(errFile, 'utf8')}`);
 }
 

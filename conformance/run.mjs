@@ -479,7 +479,8 @@ function cleanupTest(cfg, testDir, cgCandidates, cgBefore, mountsBefore) {
     if (!cfg.warnedList) { cfg.warnedList = true; notes.push('runtime has no usable `list --format json`: leftover containers cannot be found'); }
   } else {
     for (const c of listed) {
-      if (!isUnder(c.bundle, testDir) || cfg.preexisting.has(c.id)) continue;
+      // a create killed before it wrote state.json leaves an entry without a bundle
+      if (!(isUnder(c.bundle, testDir) || c.bundle === '') || cfg.preexisting.has(c.id)) continue;
       runQuiet(cfg.runtime, ['kill', c.id, 'KILL']);
       const d = runQuiet(cfg.runtime, ['delete', '--force', c.id]);
       notes.push(`leftover container ${c.id}: ${d.status === 0 ? 'deleted' : 'delete --force failed: ' + firstLines(d.stderr || d.stdout || '', 1)}`);

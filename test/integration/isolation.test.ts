@@ -246,6 +246,26 @@ test('a user namespace maps container root to a host uid', () =>
     assert.match(out, /^0$/m);
   }));
 
+test('the stdio tsrun is given is never chowned to the container user (it may be the host /dev/null)', () =>
+  inSandbox(async (sb) => {
+    const { spawnSync } = await import('node:child_process');
+    const { openSync, closeSync, statSync } = await import('node:fs');
+    const { TSRUN, tsrunEnv } = await import('./helpers.ts');
+    const probe = sb.file('stdio-probe');
+    writeFileSync(probe, '');
+    const fd = openSync(probe, 'r+');
+    const bundle = sb.bundle((c) => {
+      c.process.user = { uid: 1000, gid: 1000 };
+      c.process.args = ['sh', '-c', 'echo ran as $(id -u)'];
+    });
+    const result = spawnSync(TSRUN, ['--root', sb.root, 'run', '--bundle', bundle, sb.id()], { env: tsrunEnv(), stdio: [fd, fd, 'pipe'] });
+    closeSync(fd);
+    assert.is(result.status, 0, result.stderr?.toString());
+    assert.match(readFileSync(probe, 'utf8'), /ran as 1000/, 'the container wrote to it as uid 1000');
+    const { uid, gid } = statSync(probe);
+    assert.equal([uid, gid], [0, 0], 'still owned by root');
+  }));
+
 test('no fd of the caller reaches the container, except those preserved', () =>
   inSandbox(async (sb) => {
     const id = sb.id();
