@@ -283,6 +283,17 @@ void symlink_step(struct reader *r)
 	close(dir);
 }
 
+/* The rootfs is / now: resolve from there from now on. */
+static void root_switched(void)
+{
+	if (chdir("/") < 0)
+		fail(errno, "chdir /");
+	close(root_fd);
+	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (root_fd < 0)
+		fail(errno, "open /");
+}
+
 void pivot_root_step(void)
 {
 	int old_root = open("/", O_DIRECTORY | O_RDONLY | O_CLOEXEC);
@@ -300,43 +311,22 @@ void pivot_root_step(void)
 	if (umount2(".", MNT_DETACH) < 0)
 		fail(errno, "unmount the old root");
 	close(old_root);
-	if (chdir("/") < 0)
-		fail(errno, "chdir /");
-	close(root_fd);
-	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0)
-		fail(errno, "open /");
+	root_switched();
 }
 
-void chroot_step(void)
+/*
+ * --no-pivot (move = 1): move the rootfs mount onto / and chroot there. Without a mount namespace
+ * (move = 0) the / is the host's: a plain chroot into the rootfs bind mount, nothing moved.
+ */
+void chroot_step(int move)
 {
 	if (fchdir(root_fd) < 0)
 		fail(errno, "chdir to the rootfs");
-	if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+	if (move && mount(".", "/", NULL, MS_MOVE, NULL) < 0)
 		fail(errno, "move the rootfs to /");
 	if (chroot(".") < 0)
 		fail(errno, "chroot");
-	if (chdir("/") < 0)
-		fail(errno, "chdir /");
-	close(root_fd);
-	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0)
-		fail(errno, "open /");
-}
-
-/* No mount namespace: the rootfs bind mount becomes / by chroot alone; the host's / stays as it is. */
-void enter_root_step(void)
-{
-	if (fchdir(root_fd) < 0)
-		fail(errno, "chdir to the rootfs");
-	if (chroot(".") < 0)
-		fail(errno, "chroot");
-	if (chdir("/") < 0)
-		fail(errno, "chdir /");
-	close(root_fd);
-	root_fd = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (root_fd < 0)
-		fail(errno, "open /");
+	root_switched();
 }
 
 void set_root_propagation(unsigned long flags)

@@ -256,15 +256,15 @@ static void join_namespace(const char *type, const char *path)
  */
 static int host_proc = -1;
 
-/* Write `text` to a file below the host's /proc, e.g. "self/timens_offsets". */
-static void write_proc(const char *path, const char *text)
+/* Write `text` to `path` (relative to `dir`, which may be AT_FDCWD), failing the step otherwise. */
+void write_text(int dir, const char *path, const char *text)
 {
-	int fd = openat(host_proc, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+	int fd = openat(dir, path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
-		fail(errno, "open /proc/%s", path);
+		fail(errno, "open %s", path);
 	size_t len = strlen(text);
 	if (write(fd, text, len) != (ssize_t)len)
-		fail(errno, "write /proc/%s", path);
+		fail(errno, "write %s to %s", text, path);
 	close(fd);
 }
 
@@ -278,7 +278,7 @@ static void unshare_time(struct reader *r)
 		long long secs = read_int(r), nanosecs = read_int(r);
 		char line[96];
 		snprintf(line, sizeof(line), "%s %lld %lld", clock, secs, nanosecs);
-		write_proc("self/timens_offsets", line);
+		write_text(host_proc, "self/timens_offsets", line);
 	}
 }
 
@@ -304,7 +304,7 @@ static void write_id_map(pid_t pid, const char *file, const char *map)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "%d/%s", pid, file);
-	write_proc(path, map);
+	write_text(host_proc, path, map);
 }
 
 static void reset_signals(void)

@@ -65,6 +65,7 @@ extern int current_step;
 /* Report "error" for the current step and exit(1). errnum 0 means no errno. */
 _Noreturn void fail(int errnum, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 void send_line(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void write_text(int dir, const char *path, const char *text);
 /* Read a u32-length-prefixed message from the sync socket (allocated, NUL-terminated). */
 char *receive_message(uint32_t *length);
 

@@ -387,17 +387,6 @@ static void exec_step(struct reader *r)
 	fail(errno, "exec %s", executable);
 }
 
-static void write_proc_file(const char *path, const char *value)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	if (fd < 0)
-		fail(errno, "open %s", path);
-	size_t len = strlen(value);
-	if (write(fd, value, len) != (ssize_t)len)
-		fail(errno, "write %s to %s", value, path);
-	close(fd);
-}
-
 static void sysctl_step(const char *key, const char *value)
 {
 	char path[512];
@@ -407,7 +396,7 @@ static void sysctl_step(const char *key, const char *value)
 		*p = *p == '.' ? '/' : *p == '/' ? '.' : *p;
 	if (strstr(path + 9, "/.") || path[n - 1] == '/')
 		fail(EINVAL, "sysctl %s", key);
-	write_proc_file(path, value);
+	write_text(AT_FDCWD, path, value);
 }
 
 void run_container_step(const char *op, struct reader *r)
@@ -425,7 +414,7 @@ void run_container_step(const char *op, struct reader *r)
 	} else if (strcmp(op, "symlink") == 0) {
 		symlink_step(r);
 	} else if (strcmp(op, "oomScoreAdj") == 0) {
-		write_proc_file("/proc/self/oom_score_adj", read_token(r));
+		write_text(AT_FDCWD, "/proc/self/oom_score_adj", read_token(r));
 	} else if (strcmp(op, "rlimit") == 0) {
 		int resource = (int)read_int(r);
 		uint64_t soft = read_u64(r); /* two statements: initializers have no evaluation order */
@@ -440,10 +429,8 @@ void run_container_step(const char *op, struct reader *r)
 		hooks_step(r);
 	} else if (strcmp(op, "pivotRoot") == 0) {
 		pivot_root_step();
-	} else if (strcmp(op, "chroot") == 0) {
-		chroot_step();
-	} else if (strcmp(op, "enterRoot") == 0) {
-		enter_root_step();
+	} else if (strcmp(op, "chroot") == 0 || strcmp(op, "enterRoot") == 0) {
+		chroot_step(strcmp(op, "chroot") == 0);
 	} else if (strcmp(op, "maskPath") == 0) {
 		mask_path(read_token(r));
 	} else if (strcmp(op, "readonlyPath") == 0) {

@@ -26,7 +26,7 @@ export const CLONE_FLAGS: Record<NamespaceType, number> = {
  * the runtime's mount namespace: once the mount namespace is joined, a path like /var/run/netns/x
  * would be looked up in the container's mount table instead (runc opens every path up front).
  */
-const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
+export const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
 
 const CLOCKS = ['monotonic', 'boottime'] as const;
 

@@ -1,6 +1,6 @@
 // `create`: validate everything, then claim the id, make the cgroup, spawn the init and leave it
 // waiting on the start fifo. On any failure everything made so far is undone, in reverse.
-import { readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, removeCgroups } from '../cgroups/manager.ts';
@@ -18,6 +18,7 @@ import { START_FIFO, STARTED_FIFO } from '../state/status.ts';
 import type { ContainerRecord } from '../state/store.ts';
 import type { Runtime } from './context.ts';
 import { unmountHostMounts } from './delete.ts';
+import { capLastCap, listenFds } from './host.ts';
 import { hookState } from './state.ts';
 
 export interface CreateOptions {
@@ -83,11 +84,9 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     hasProcess: config.process !== undefined,
     namespaces: (config.linux?.namespaces ?? []).map((ns) => ns.type),
     process: config.process,
-    hostMounts: !config.linux?.namespaces?.some((ns) => ns.type === 'mount'),
   };
   let initPid = 0;
-  // Socket activation: descriptors handed to tsrun by its caller go on to the container (as runc).
-  const listenFds = Number(process.env.LISTEN_FDS ?? 0) || 0;
+  const inherited = listenFds();
   try {
     store.write(record);
     record.cgroups = createCgroups(config.linux?.cgroupsPath, id);
@@ -102,12 +101,12 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
       consoleSocket: options.consoleSocket && resolve(options.consoleSocket),
       noPivot: options.noPivot ?? false,
       preserveFds: options.preserveFds ?? 0,
-      listenFds,
+      listenFds: inherited,
       cgroups: record.cgroups,
       host: { capLastCap: capLastCap(), hostUid: process.getuid?.() ?? 0, hostGid: process.getgid?.() ?? 0, kindOf },
     });
     const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
-    initPid = await spawnInit(plan, { preserveFds: listenFds + (options.preserveFds ?? 0) }, {
+    initPid = await spawnInit(plan, { preserveFds: inherited + (options.preserveFds ?? 0) }, {
       onStage0: (pid) => joinCgroups(record.cgroups.dirs, pid),
       onCreateRuntime: async (pid) => {
         initPid = pid;
@@ -184,8 +183,4 @@ function kindOf(path: string): 'dir' | 'file' | 'missing' {
   } catch {
     return 'missing';
   }
-}
-
-function capLastCap(): number {
-  return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
 }

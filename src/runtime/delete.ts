@@ -53,7 +53,7 @@ export async function destroy(rt: Runtime, record: ContainerRecord): Promise<voi
 
 /** A container without a mount namespace mounted into the host mount table: unmount all of it. */
 export async function unmountHostMounts(record: ContainerRecord): Promise<void> {
-  if (!record.hostMounts) return;
+  if (record.namespaces.includes('mount')) return;
   const { unmountBelow } = await import('../shim/index.ts');
   const stuck = unmountBelow(record.rootfs);
   if (stuck.length) throw new TsrunError('ERR_SYSTEM', `container ${record.id}: cannot unmount ${stuck.join(', ')}`);

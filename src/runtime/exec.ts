@@ -12,6 +12,7 @@ import { validateId } from '../state/id.ts';
 import { observeStatus } from '../state/status.ts';
 import type { Runtime } from './context.ts';
 import { writePidFile } from './create.ts';
+import { capLastCap, listenFds } from './host.ts';
 import { forwardSignalsTo } from './run.ts';
 
 export interface ExecOptions {
@@ -46,16 +47,16 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   if (options.process.terminal && !options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: a terminal (--tty) needs --console-socket');
   if (!options.process.terminal && options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: --console-socket needs a terminal (--tty)');
 
-  const listenFds = Number(process.env.LISTEN_FDS ?? 0) || 0;
+  const inherited = listenFds();
   const plan = buildExecPlan(options.process, {
     initPid: record.pid,
     namespaces: record.namespaces,
     consoleSocket: options.consoleSocket && resolve(options.consoleSocket),
-    capLastCap: Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8')),
-    listenFds,
+    capLastCap: capLastCap(),
+    listenFds: inherited,
   });
   const { spawnInit, waitForExit } = await import('../shim/index.ts');
-  const pid = await spawnInit(plan, { preserveFds: listenFds + options.preserveFds }, {
+  const pid = await spawnInit(plan, { preserveFds: inherited + options.preserveFds }, {
     onStage0: (stage0) => joinCgroups(record.cgroups.dirs, stage0),
     onCreateRuntime: () => Promise.reject(new TsrunError('ERR_SPAWN', 'exec: unexpected createRuntime request')),
   });

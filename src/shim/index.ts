@@ -145,21 +145,12 @@ export async function receiveTerminal(connection: { _handle?: { fd?: number } })
  * container without a mount namespace left in the host mount table. Returns what could not go.
  */
 export function unmountBelow(dir: string): string[] {
-  const below = (mountPoint: string) => mountPoint === dir || mountPoint.startsWith(`${dir}/`);
-  const unescape = (field: string) => field.replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8)));
-  const stuck: string[] = [];
-  for (let round = 0; round < 8; round++) {
-    const mounts = readFileSync('/proc/self/mountinfo', 'utf8')
+  const mountsBelow = () =>
+    readFileSync('/proc/self/mountinfo', 'utf8')
       .split('\n')
-      .map((line) => unescape(line.split(' ')[4] ?? ''))
-      .filter((m) => m && below(m))
+      .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
+      .filter((m) => m === dir || m.startsWith(`${dir}/`))
       .sort((a, b) => b.length - a.length);
-    if (mounts.length === 0) return [];
-    stuck.length = 0;
-    for (const mountPoint of mounts) {
-      const result = shimLibrary().unmount(mountPoint);
-      if (result < 0 && result !== -constants.errno.EINVAL && result !== -constants.errno.ENOENT) stuck.push(`${mountPoint} (${ERRNO_NAMES.get(-result)})`);
-    }
-  }
-  return stuck;
+  for (const mountPoint of mountsBelow()) shimLibrary().unmount(mountPoint);
+  return mountsBelow();
 }

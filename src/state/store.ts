@@ -34,8 +34,6 @@ export interface ContainerRecord {
   namespaces: NamespaceType[];
   /** config.json's process at create time: the base of an `exec` without --process */
   process?: Process;
-  /** no mount namespace: the container's mounts are in the host mount table, below the rootfs */
-  hostMounts?: boolean;
 }
 
 export class StateStore {

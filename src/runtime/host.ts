@@ -1,0 +1,12 @@
+// Facts about the host and the caller that create and exec both hand to the plan.
+import { readFileSync } from 'node:fs';
+
+/** The highest capability number this kernel knows. */
+export function capLastCap(): number {
+  return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
+}
+
+/** Socket activation: descriptors 3.. handed to tsrun by its caller go on to the container, as in runc. */
+export function listenFds(): number {
+  return Number(process.env.LISTEN_FDS ?? 0) || 0;
+}
