@@ -1,6 +1,8 @@
 // --log FILE with --log-format text|json. containerd shows users the msg of the last
-// {"level":"error"} line, podman reads its log file as one JSON object: so every error is written
-// exactly once, as one line, with the real cause in msg.
+// {"level":"error"} line; podman reads its log file as ONE JSON object. So every error is written
+// exactly once, as one line, with the real cause in msg, and in a JSON log a failed command leaves
+// that line alone: its warnings are held until exit and dropped if an error comes. With a log
+// file nothing but errors goes to stderr, which may be the container's own stderr (create).
 import { appendFileSync } from 'node:fs';
 
 export type LogFormat = 'text' | 'json';
@@ -13,9 +15,11 @@ export interface LogOptions {
 }
 
 let options: LogOptions = { format: 'text', debug: false };
+let heldWarnings: string[] = [];
 
 export function configureLog(next: LogOptions): void {
   options = next;
+  if (next.file && next.format === 'json') process.once('exit', () => heldWarnings.forEach(append));
 }
 
 export function log(level: Level, msg: string): void {
@@ -25,17 +29,25 @@ export function log(level: Level, msg: string): void {
     options.format === 'json'
       ? JSON.stringify({ level, msg, time })
       : `time="${time}" level=${level} msg=${JSON.stringify(msg)}`;
-  if (options.file) {
-    try {
-      appendFileSync(options.file, line + '\n');
-      // Errors and warnings reach the terminal too; the log file alone is easy to miss.
-      if (level === 'debug' || level === 'info') return;
-    } catch {
-      // An unwritable log must not hide the message: fall through to stderr.
-    }
+  if (!options.file) {
+    process.stderr.write(level === 'error' ? `tsrun: ${msg}\n` : options.format === 'json' ? line + '\n' : `tsrun: ${level}: ${msg}\n`);
+    return;
+  }
+  if (level === 'warning' && options.format === 'json') heldWarnings.push(line);
+  else {
+    if (level === 'error') heldWarnings = [];
+    // An unwritable log must not hide an error: it still reaches stderr below.
+    append(line);
   }
   if (level === 'error') process.stderr.write(`tsrun: ${msg}\n`);
-  else process.stderr.write(options.format === 'json' ? line + '\n' : `tsrun: ${level}: ${msg}\n`);
+}
+
+function append(line: string): void {
+  try {
+    appendFileSync(options.file!, line + '\n');
+  } catch {
+    // Logging must never turn a result into a failure.
+  }
 }
 
 export const warn = (msg: string): void => log('warning', msg);

@@ -47,6 +47,8 @@ global options:
   --log FILE              write log lines to FILE
   --log-format text|json  log line format (default text)
   --debug                 log debug messages
+  --rootless true|false|auto  accepted for runc compatibility; tsrun decides by its own uid
+  --criu PATH             accepted for runc compatibility and ignored (no checkpoint/restore)
   --systemd-cgroup        not supported: tsrun manages cgroups itself
   -v, --version           print the version
   -h, --help              print this help
@@ -87,6 +89,15 @@ function parseGlobal(argv: string[]): ParsedGlobal {
       }
       case '--debug':
         parsed.debug = true;
+        break;
+      case '--rootless': {
+        // runc's switch for ignoring cgroup permission errors; tsrun decides by its own uid.
+        const value = valueOf(flag, inline);
+        if (!['true', 'false', 'auto'].includes(value)) throw new TsrunError('ERR_USAGE', `--rootless must be true, false or auto, got ${JSON.stringify(value)}`);
+        break;
+      }
+      case '--criu':
+        valueOf(flag, inline); // checkpoint/restore is not implemented: the path is never used
         break;
       case '--systemd-cgroup':
         throw new TsrunError('ERR_NOT_SUPPORTED', 'not supported: --systemd-cgroup (tsrun has no systemd cgroup driver; it manages cgroupfs itself)');

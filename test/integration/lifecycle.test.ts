@@ -1,10 +1,11 @@
 // The lifecycle of runtime.md through the real CLI: create, state, start, kill, delete, run, list,
 // and the errors each verb owes its caller.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { DEFAULT_BUNDLE, inSandbox, leaksOf, tsrunAsync } from './helpers.ts';
+import { DEFAULT_BUNDLE, TSRUN, inSandbox, leaksOf, tsrunAsync } from './helpers.ts';
 
 test('run of the default bundle shows pid 1 and its own hostname', () =>
   inSandbox((sb) => {
@@ -234,6 +235,52 @@ test('--log-format json writes one JSON line per error', () =>
     assert.is(lines[0].level, 'error');
     assert.match(lines[0].msg, `container ${id} does not exist`);
     assert.ok(!Number.isNaN(Date.parse(lines[0].time)));
+  }));
+
+test('the global flags callers pass: containerd, podman (with no PATH) and runc-only ones', () =>
+  inSandbox((sb) => {
+    const id = sb.id();
+    sb.tsrun(['create', '--bundle', sb.bundle((c) => (c.process.args = ['sleep', '60'])), id], { stdoutFile: sb.file('out') }).ok();
+    const log = sb.file('log.json');
+    // containerd: --root R --log F --log-format json; podman: --log-format=json, and no PATH at all.
+    assert.is(JSON.parse(sb.tsrun(['--log', log, '--log-format', 'json', 'state', id]).ok().stdout).status, 'created');
+    const bare = spawnSync(TSRUN, ['--root', sb.root, '--log-format=json', '--log', log, 'state', id], { env: { XDG_RUNTIME_DIR: '' }, encoding: 'utf8' });
+    assert.is(bare.status, 0, bare.stderr);
+    assert.is(JSON.parse(bare.stdout).id, id);
+    sb.tsrun(['--rootless=auto', '--criu', '/usr/sbin/criu', 'state', id]).ok();
+    const badRootless = sb.tsrun(['--rootless', 'maybe', 'state', id]);
+    assert.is(badRootless.status, 2);
+    assert.match(badRootless.stderr, '--rootless');
+    const systemd = sb.tsrun(['--systemd-cgroup', 'state', id]);
+    assert.is(systemd.status, 2);
+    assert.match(systemd.stderr, 'not supported: --systemd-cgroup');
+    assert.ok(!existsSync(log), 'successful calls log nothing');
+    sb.tsrun(['delete', '--force', id]).ok();
+  }));
+
+test('a JSON log holds only the error of a failed create (podman parses it as one object); warnings of a success go to the log, not stderr', () =>
+  inSandbox((sb) => {
+    const withSeccomp = (args: string[]) =>
+      sb.bundle((c) => {
+        c.process.args = args;
+        c.linux.seccomp = { defaultAction: 'SCMP_ACT_ALLOW' };
+      });
+    const env = { TSRUN_IGNORE_SECCOMP: '1' };
+    const failedLog = sb.file('failed.json');
+    const failed = sb.tsrun(['--log-format=json', '--log', failedLog, 'create', '--bundle', withSeccomp(['/no/such/program']), sb.id()], { env });
+    assert.is(failed.status, 1);
+    const object = JSON.parse(readFileSync(failedLog, 'utf8'));
+    assert.is(object.level, 'error');
+    assert.match(object.msg, '/no/such/program');
+
+    const okLog = sb.file('ok.json');
+    const id = sb.id();
+    const created = sb.tsrun(['--log-format', 'json', '--log', okLog, 'create', '--bundle', withSeccomp(['true']), id], { env, stdoutFile: sb.file('out') }).ok();
+    assert.is(created.stderr, '', "with a log file, warnings stay out of the container's stderr");
+    const lines = readFileSync(okLog, 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    assert.equal(lines.map((l) => l.level), ['warning']);
+    assert.match(lines[0].msg, 'seccomp');
+    sb.tsrun(['delete', '--force', id]).ok();
   }));
 
 test('spec writes a default config once', () =>
