@@ -30,6 +30,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/un.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "plan.h"
@@ -307,6 +308,58 @@ static void write_id_map(pid_t pid, const char *file, const char *map)
 	write_text(host_proc, path, map);
 }
 
+/* Run newuidmap or newgidmap <pid> <inside outside count>...; they check /etc/subuid and subgid. */
+static void run_id_helper(const char *helper, pid_t pid, const char *map)
+{
+	char copy[4096], pid_text[16], *argv[3 + 3 * 64 + 1];
+	int argc = 0;
+	snprintf(pid_text, sizeof(pid_text), "%d", pid);
+	snprintf(copy, sizeof(copy), "%s", map);
+	argv[argc++] = (char *)helper;
+	argv[argc++] = pid_text;
+	for (char *save = NULL, *word = strtok_r(copy, " \n", &save); word; word = strtok_r(NULL, " \n", &save)) {
+		if (argc == (int)(sizeof(argv) / sizeof(argv[0])) - 1)
+			fail(E2BIG, "%s: too many mappings", helper);
+		argv[argc++] = word;
+	}
+	argv[argc] = NULL;
+	pid_t child = fork();
+	if (child < 0)
+		fail(errno, "fork %s", helper);
+	if (child == 0) {
+		execvp(helper, argv);
+		_exit(127);
+	}
+	int status;
+	while (waitpid(child, &status, 0) < 0)
+		if (errno != EINTR)
+			fail(errno, "wait for %s", helper);
+	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+		fail(EPERM, "%s %s failed (exit %d): is it installed (uidmap package), and does /etc/sub%cid grant these ids?",
+		     helper, map, WIFEXITED(status) ? WEXITSTATUS(status) : -1, helper[3] == 'u' ? 'u' : 'g');
+}
+
+static void write_id_maps(pid_t pid, const char *uid_map, const char *gid_map, const char *mapper)
+{
+	if (strcmp(mapper, "helpers") == 0) {
+		if (*uid_map)
+			run_id_helper("newuidmap", pid, uid_map);
+		if (*gid_map)
+			run_id_helper("newgidmap", pid, gid_map);
+		return;
+	}
+	/* An unprivileged process may map its own gid only once setgroups is denied for good. */
+	if (strcmp(mapper, "self") == 0 && *gid_map) {
+		char path[64];
+		snprintf(path, sizeof(path), "%d/setgroups", pid);
+		write_text(host_proc, path, "deny");
+	}
+	if (*uid_map)
+		write_id_map(pid, "uid_map", uid_map);
+	if (*gid_map)
+		write_id_map(pid, "gid_map", gid_map);
+}
+
 static void reset_signals(void)
 {
 	struct sigaction dfl = {.sa_handler = SIG_DFL};
@@ -323,7 +376,7 @@ static void clone_init(struct reader *r)
 	current_phase = "clone";
 	current_step = 0;
 	long long flags = read_int(r);
-	const char *uid_map = read_token(r), *gid_map = read_token(r);
+	const char *uid_map = read_token(r), *gid_map = read_token(r), *mapper = read_token(r);
 	int maps_written[2];
 	if (pipe2(maps_written, O_CLOEXEC) < 0)
 		fail(errno, "pipe");
@@ -336,6 +389,9 @@ static void clone_init(struct reader *r)
 		if (read(maps_written[0], &go, 1) != 1)
 			_exit(1); /* stage 0 failed and reported it */
 		close(maps_written[0]);
+		/* Stage 0 of an unprivileged runtime stayed dumpable for the maps (see main). */
+		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+			fail(errno, "prctl PR_SET_DUMPABLE");
 		if (flags & CLONE_NEWUSER) {
 			if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 				fail(errno, "become root in the user namespace");
@@ -343,10 +399,7 @@ static void clone_init(struct reader *r)
 		return;
 	}
 	close(maps_written[0]);
-	if (*uid_map)
-		write_id_map(pid, "uid_map", uid_map);
-	if (*gid_map)
-		write_id_map(pid, "gid_map", gid_map);
+	write_id_maps(pid, uid_map, gid_map, mapper);
 	send_line("init %d", pid);
 	if (write(maps_written[1], "1", 1) != 1)
 		fail(errno, "release the init");
@@ -363,8 +416,13 @@ int main(int argc, char **argv)
 	first_private_fd = sync_fd;
 	reset_signals();
 	ensure_sealed(argv);
-	/* Container processes, even with our uid, must not reach our fds through /proc/<pid>/fd. */
-	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
+	/*
+	 * Container processes, even with our uid, must not reach our fds through /proc/<pid>/fd.
+	 * An unprivileged runtime must stay dumpable until the init's id maps are written: /proc of a
+	 * non-dumpable process belongs to root, where neither it nor newuidmap may write. The init
+	 * turns it off itself before it goes on; stage 0 runs nothing of the container's.
+	 */
+	if (geteuid() == 0 && prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 		fail(errno, "prctl PR_SET_DUMPABLE");
 
 	uint32_t length;

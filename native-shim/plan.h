@@ -5,7 +5,7 @@
  * many bytes holding a sequence of NUL-terminated tokens. Numbers are decimal text; a list is its
  * length followed by its items.
  *
- *   plan      := "tsrun-plan-1" count host-step* clone-flags uid-map gid-map count container-step*
+ *   plan      := "tsrun-plan-1" count host-step* clone-flags uid-map gid-map id-mapper count container-step*
  *
  *   host steps
  *     startFifos      start-fifo started-fifo

@@ -1,7 +1,7 @@
 // tsrun's entry point: global flags, then one verb, each in its own module and loaded on demand.
 import { TsrunError, isTsrunError } from '../errors.ts';
 import { configureLog, log } from '../log.ts';
-import { DEFAULT_ROOT } from '../runtime/context.ts';
+import { DEFAULT_ROOT, defaultRoot } from '../runtime/context.ts';
 import type { GlobalOptions, Verb } from './args.ts';
 
 const VERSION = '0.1.0';
@@ -43,7 +43,7 @@ commands:
   features  print what this runtime implements, as JSON
 
 global options:
-  --root DIR              state directory (default ${DEFAULT_ROOT})
+  --root DIR              state directory (default ${DEFAULT_ROOT}; $XDG_RUNTIME_DIR/tsrun when not root)
   --log FILE              write log lines to FILE
   --log-format text|json  log line format (default text)
   --debug                 log debug messages
@@ -62,7 +62,7 @@ interface ParsedGlobal extends GlobalOptions {
 }
 
 function parseGlobal(argv: string[]): ParsedGlobal {
-  const parsed: ParsedGlobal = { root: DEFAULT_ROOT, logFormat: 'text', debug: false, rest: [], version: false, help: false };
+  const parsed: ParsedGlobal = { root: defaultRoot(), logFormat: 'text', debug: false, rest: [], version: false, help: false };
   let i = 0;
   const valueOf = (flag: string, inline: string | undefined): string => {
     if (inline !== undefined) return inline;

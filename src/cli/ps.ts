@@ -12,6 +12,9 @@ export const verb: Verb = {
     const { values, positionals } = parseVerbArgs('ps', args, { format: { type: 'string', short: 'f', default: 'table' } }, { min: 1, max: Infinity, names: 'ID [PS_ARGS...]' });
     const [id, ...psArgs] = positionals;
     const record = openRuntime(global.root).store.read(validateId(id));
+    if (!record.cgroups.dirs.length) {
+      throw new TsrunError('ERR_STATE', `container ${id} has no cgroup (an unprivileged user without a delegated cgroup created it): ps finds a container's processes through its cgroup`);
+    }
     const pids = containerPids(record.cgroups.dirs);
     if (values.format === 'json') {
       process.stdout.write(JSON.stringify(pids) + '\n');

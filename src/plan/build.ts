@@ -72,7 +72,7 @@ export interface BuildContext {
 }
 
 export function buildPlan(config: Spec, ctx: BuildContext): Plan {
-  const ns = planNamespaces(config);
+  const ns = planNamespaces(config, { uid: ctx.host.hostUid, gid: ctx.host.hostGid });
   const process = config.process;
   if (process?.terminal && !ctx.consoleSocket) {
     throw new TsrunError('ERR_USAGE', 'process.terminal is true: --console-socket is required');
@@ -123,7 +123,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
 export function describePlan(plan: Plan): string[] {
   return [
     ...plan.host.map((s, i) => `host ${i + 1}: ${describeStep(s)}`),
-    `clone: flags 0x${plan.clone.flags.toString(16)}`,
+    `clone: flags 0x${plan.clone.flags.toString(16)}${plan.clone.idMapper ? `, id maps by ${plan.clone.idMapper}` : ''}`,
     ...plan.container.map((s, i) => `container ${i + 1}: ${describeStep(s)}`),
   ];
 }

@@ -40,7 +40,8 @@ export interface Namespaces {
 export const isNew = (ns: Namespaces, type: NamespaceType): boolean => ns.byType.has(type) && !ns.byType.get(type)!.path;
 export const isJoined = (ns: Namespaces, type: NamespaceType): boolean => !!ns.byType.get(type)?.path;
 
-export function planNamespaces(config: Spec): Namespaces {
+/** `host`: the runtime's own uid and gid, which decide how the id maps can be written. */
+export function planNamespaces(config: Spec, host: { uid: number; gid: number }): Namespaces {
   const linux = config.linux ?? {};
   const byType = new Map<NamespaceType, Namespace>();
   (linux.namespaces ?? []).forEach((ns, i) => {
@@ -60,7 +61,7 @@ export function planNamespaces(config: Spec): Namespaces {
     if (!entry.path && type !== 'time') ns.clone.flags |= CLONE_FLAGS[type];
   }
 
-  planIdMaps(config, ns);
+  planIdMaps(config, ns, host);
   planTime(config, ns);
   return ns;
 }
@@ -69,10 +70,11 @@ function idMap(mappings: IdMapping[]): string {
   return mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 
-function planIdMaps(config: Spec, ns: Namespaces): void {
+function planIdMaps(config: Spec, ns: Namespaces, host: { uid: number; gid: number }): void {
   const { uidMappings, gidMappings } = config.linux ?? {};
   const hasMappings = uidMappings !== undefined || gidMappings !== undefined;
   if (!ns.byType.has('user')) {
+    if (host.uid !== 0) throw invalid('linux.namespaces', 'an unprivileged user can create namespaces only inside a user namespace: add one with uid and gid mappings (see tsrun spec --rootless)');
     if (hasMappings) throw invalid(uidMappings ? 'linux.uidMappings' : 'linux.gidMappings', 'id mappings are given but linux.namespaces has no user namespace');
     return;
   }
@@ -83,7 +85,11 @@ function planIdMaps(config: Spec, ns: Namespaces): void {
   if (!hasMappings) throw invalid('linux.uidMappings', 'a new user namespace needs uidMappings and gidMappings');
   if (uidMappings?.length) ns.clone.uidMap = idMap(uidMappings);
   if (gidMappings?.length) ns.clone.gidMap = idMap(gidMappings);
+  if (host.uid !== 0) ns.clone.idMapper = mapsOnlySelf(uidMappings, host.uid) && mapsOnlySelf(gidMappings, host.gid) ? 'self' : 'helpers';
 }
+
+const mapsOnlySelf = (mappings: IdMapping[] = [], id: number) =>
+  mappings.length === 1 && Number(mappings[0].hostID) === id && Number(mappings[0].size) === 1;
 
 function planTime(config: Spec, ns: Namespaces): void {
   const offsets = config.linux?.timeOffsets;

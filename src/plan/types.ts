@@ -40,6 +40,12 @@ export interface CloneStep {
   /** Written by stage 0 to /proc/<init>/uid_map and gid_map before the init goes on, lines "inside outside count". */
   uidMap?: string;
   gidMap?: string;
+  /**
+   * How an unprivileged runtime writes them: 'self' maps only its own uid and gid (the kernel
+   * allows that after setgroups is denied), 'helpers' runs the setuid newuidmap and newgidmap,
+   * which grant the ranges in /etc/subuid and /etc/subgid. Absent: root writes them directly.
+   */
+  idMapper?: 'self' | 'helpers';
 }
 
 export interface Hook {

@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, removeCgroups } from '../cgroups/manager.ts';
 import { applyResources } from '../cgroups/resources.ts';
+import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
 import { warn } from '../log.ts';
 import { buildPlan } from '../plan/build.ts';
@@ -89,9 +90,12 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
   const inherited = listenFds();
   try {
     store.write(record);
-    record.cgroups = createCgroups(config.linux?.cgroupsPath, id);
+    const unprivileged = (process.geteuid?.() ?? 0) !== 0;
+    record.cgroups = unprivileged
+      ? createCgroupsUnprivileged(config.linux?.cgroupsPath, id, config.linux?.resources)
+      : createCgroups(config.linux?.cgroupsPath, id);
     store.write(record);
-    applyResources(record.cgroups.placements, config.linux?.resources, config.linux?.devices);
+    if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources, config.linux?.devices);
 
     const plan = buildPlan(config, {
       bundle,

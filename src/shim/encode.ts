@@ -92,6 +92,7 @@ export function planTokens(plan: Plan): string[] {
     plan.clone.flags,
     plan.clone.uidMap ?? '',
     plan.clone.gidMap ?? '',
+    plan.clone.idMapper ?? '',
     plan.container.length,
     ...plan.container.flatMap(containerTokens),
   ];

@@ -294,12 +294,25 @@ test('devices: defaults, then linux.devices (which replace a default at the same
   ]);
 });
 
+test('id maps: root writes them; an unprivileged runtime maps itself, or asks newuidmap for ranges; it needs a user namespace', () => {
+  const self = [{ containerID: 0, hostID: 1000, size: 1 }];
+  const withRange = [...self, { containerID: 1, hostID: 100000, size: 65536 }];
+  const userns = (uidMappings: typeof self, gidMappings = self) => spec({ linux: { namespaces: [{ type: 'mount' }, { type: 'user' }], uidMappings, gidMappings } });
+  const unprivileged = ctx({ host: { ...ctx().host, hostUid: 1000, hostGid: 1000 } });
+  assert.is(buildPlan(userns(self), ctx()).clone.idMapper, undefined);
+  assert.is(buildPlan(userns(self), unprivileged).clone.idMapper, 'self');
+  assert.is(buildPlan(userns(withRange), unprivileged).clone.idMapper, 'helpers');
+  assert.is(buildPlan(userns(self, withRange), unprivileged).clone.idMapper, 'helpers');
+  assert.is(buildPlan(userns([{ containerID: 0, hostID: 1001, size: 1 }]), unprivileged).clone.idMapper, 'helpers', 'another uid needs newuidmap');
+  throwsCode(() => buildPlan(spec(), unprivileged), 'ERR_CONFIG_INVALID', 'linux.namespaces');
+});
+
 test('devices: bound from the host in a user namespace or for a non-root runtime; none when /dev is a bind mount', () => {
   const userns = spec({ linux: { namespaces: [{ type: 'mount' }, { type: 'user' }], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] } });
   const binds = buildPlan(userns, ctx()).container.filter((s) => s.op === 'bindDevice');
   assert.equal(binds[0], { op: 'bindDevice', source: '/dev/null', path: '/dev/null' });
   assert.is(binds.length, 6);
-  assert.ok(buildPlan(spec(), ctx({ host: { ...ctx().host, hostUid: 1000 } })).container.some((s) => s.op === 'bindDevice'));
+  assert.ok(buildPlan(userns, ctx({ host: { ...ctx().host, hostUid: 1000, hostGid: 1000 } })).container.some((s) => s.op === 'bindDevice'));
   for (const mount of [
     { destination: '/dev', source: '/dev', options: ['rbind'] },
     { destination: '/dev/', type: 'bind', source: '/dev' },
