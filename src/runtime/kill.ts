@@ -11,6 +11,9 @@ export function kill(rt: Runtime, id: string, signal: number, all = false): void
   const status = observeStatus(rt.store, record);
   if (status === 'stopped' || status === 'creating') throw new TsrunError('ERR_STATE', `container ${id}: container not running`);
   if (all) {
+    if (!record.cgroups.dirs.length) {
+      throw new TsrunError('ERR_STATE', `container ${id} has no cgroup (an unprivileged user without a delegated cgroup created it): kill --all finds a container's processes through its cgroup`);
+    }
     // Every process of the cgroup, also those that left the init's process group or session.
     for (const pid of containerPids(record.cgroups.dirs)) {
       try {

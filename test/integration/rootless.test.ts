@@ -127,7 +127,7 @@ test('spec --rootless runs as the user mapped to root, state under $XDG_RUNTIME_
   assert.equal(readdirSync(join(runtimeDir, 'tsrun')).filter((e) => !e.startsWith('.')), [], 'nothing left after delete');
 });
 
-test('the host sees the container init as the user; exec, kill and delete work; ps says why it cannot', async () => {
+test('the host sees the container init as the user; exec, kill and delete work; ps and kill --all say why they cannot', async () => {
   const dir = bundle((c) => (c.process.args = ['sleep', '300']));
   const id = `rl-${counter++}`;
   ok(tsrun(['create', '--bundle', dir, id], { outFile: join(home, `${id}.out`) }), 'create');
@@ -148,6 +148,9 @@ async function checkRunning(id: string): Promise<void> {
   const ps = tsrun(['ps', id]);
   assert.is(ps.status, 1);
   assert.match(ps.stderr, 'has no cgroup');
+  const killAll = tsrun(['kill', '--all', id, 'KILL']);
+  assert.is(killAll.status, 1);
+  assert.match(killAll.stderr, 'has no cgroup');
   ok(tsrun(['kill', id, 'KILL']), 'kill');
   await waitFor(() => JSON.parse(ok(tsrun(['state', id]), 'state').stdout).status === 'stopped', 20_000, () => `${id} to stop`);
   ok(tsrun(['delete', id]), 'delete');
