@@ -1,7 +1,7 @@
 // Builds everything `npm install` must produce: the schema validators (ajv standalone code), the
 // C init and shim, the single-file CLI bundle, and the default bundle's rootfs.
 import { execFileSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -16,10 +16,15 @@ const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit'
 
 step('validators', () => run(process.execPath, ['scripts/build-validators.mjs']));
 step('native init and shim', () => run('make', ['-s', '-C', 'native-shim']));
-step('cli bundle', () => {
+// The CLI and the library, with the code of each verb in chunks of its own: a verb loads (and
+// Node compiles) only what it uses, and `state` never parses the schema validators.
+step('cli and library bundles', () => {
+  rmSync(join(root, 'dist'), { recursive: true, force: true });
   esbuild.buildSync({
-    entryPoints: [join(root, 'src/cli/bin.ts')],
-    outfile: join(root, 'dist/tsrun.js'),
+    entryPoints: { tsrun: join(root, 'src/cli/bin.ts'), lib: join(root, 'src/lib.ts') },
+    outdir: join(root, 'dist'),
+    chunkNames: 'chunks/[name]-[hash]',
+    splitting: true,
     bundle: true,
     platform: 'node',
     format: 'esm',

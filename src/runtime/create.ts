@@ -17,6 +17,7 @@ import { withLock } from '../state/lock.ts';
 import { readProcStat } from '../state/process.ts';
 import { START_FIFO, STARTED_FIFO } from '../state/status.ts';
 import type { ContainerRecord } from '../state/store.ts';
+import type { StdioFds } from '../shim/index.ts';
 import type { Runtime } from './context.ts';
 import { unmountHostMounts } from './delete.ts';
 import { capLastCap, listenFds } from './host.ts';
@@ -29,6 +30,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  /** the container's stdio when it is not this process's own (the library API) */
+  stdio?: StdioFds;
 }
 
 export interface LoadedBundle {
@@ -110,7 +113,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
       host: { capLastCap: capLastCap(), hostUid: process.getuid?.() ?? 0, hostGid: process.getgid?.() ?? 0, kindOf },
     });
     const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
-    initPid = await spawnInit(plan, { preserveFds: inherited + (options.preserveFds ?? 0) }, {
+    initPid = await spawnInit(plan, { preserveFds: inherited + (options.preserveFds ?? 0), stdio: options.stdio }, {
       onStage0: (pid) => joinCgroups(record.cgroups.dirs, pid),
       onCreateRuntime: async (pid) => {
         initPid = pid;

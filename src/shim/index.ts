@@ -14,6 +14,9 @@ import { describeStep, type Plan } from '../plan/types.ts';
 import { shimLibrary } from './binding.ts';
 import { encodePlan, frame } from './encode.ts';
 
+/** The container's stdin, stdout and stderr: open fds, or this process's own. */
+export type StdioFds = [number | 'inherit', number | 'inherit', number | 'inherit'];
+
 export interface SpawnCallbacks {
   /** stage 0 runs but has not cloned yet: put it in the container's cgroups so the init is born there */
   onStage0(stage0Pid: number): void;
@@ -27,11 +30,11 @@ const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) 
  * Spawns the init and resolves with its pid once it waits on the start fifo, or, for a plan
  * without waitStart (exec), once it has exec'd the program.
  */
-export function spawnInit(plan: Plan, options: { preserveFds: number }, callbacks: SpawnCallbacks): Promise<number> {
+export function spawnInit(plan: Plan, options: { preserveFds: number; stdio?: StdioFds }, callbacks: SpawnCallbacks): Promise<number> {
   const preserved = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
   const syncFd = 3 + options.preserveFds;
   const stage0 = spawn(join(nativeDir(), 'tsrun-init'), ['stage0', String(syncFd)], {
-    stdio: ['inherit', 'inherit', 'inherit', ...preserved, 'pipe'],
+    stdio: [...(options.stdio ?? ['inherit', 'inherit', 'inherit']), ...preserved, 'pipe'],
     env: {},
   });
   const sync = stage0.stdio[syncFd] as Duplex;
