@@ -461,6 +461,13 @@ void run_container_step(const char *op, struct reader *r)
 		}
 		if (chdir(path) < 0)
 			fail(errno, "chdir %s", path);
+		/*
+		 * A cwd the root cannot reach (a descriptor of the host's through /proc/self/fd/N) has no
+		 * path from the root: getcwd fails with ENOENT. Never start the program there.
+		 */
+		char cwd[4096];
+		if (!getcwd(cwd, sizeof(cwd)))
+			fail(errno == ENOENT ? EPERM : errno, "chdir %s: the directory is outside the container", path);
 	} else if (strcmp(op, "findExecutable") == 0) {
 		find_executable(r);
 	} else if (strcmp(op, "waitStart") == 0) {
