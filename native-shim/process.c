@@ -183,17 +183,8 @@ static void terminal_step(struct reader *r)
 	char name[32];
 	snprintf(name, sizeof(name), "/dev/pts/%d", number);
 	/* /dev/console is the container's terminal too (runc binds the pty there) */
-	if (!keep_console) {
-		int console = open_in_root("/dev/console", KIND_FILE);
-		if (console < 0)
-			fail(errno, "create /dev/console");
-		char slave_path[32], console_path[32];
-		fd_path(slave_path, slave);
-		fd_path(console_path, console);
-		if (mount(slave_path, console_path, NULL, MS_BIND, NULL) < 0)
-			fail(errno, "bind the pty on /dev/console");
-		close(console);
-	}
+	if (!keep_console)
+		bind_fd(slave, "/dev/console");
 	send_fd(console_fd, master, name);
 	close(master);
 	close(console_fd);
