@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -163,13 +167,39 @@ static void send_fd(int socket, int fd, const char *name)
 		fail(errno, "send the terminal to the console socket");
 }
 
+/*
+ * The multiplexer of the container's devpts instance. /dev/ptmx belongs to the image (exec runs
+ * after the container could replace it): open ptmx in /dev/pts instead, checked to be the root of
+ * a devpts, with no symlink followed on the way.
+ */
+static int open_ptmx(void)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int pts = root < 0 ? -1 : (int)syscall(SYS_openat2, root, "/dev/pts", &how, sizeof(how));
+	if (pts < 0)
+		fail(errno, "open /dev/pts");
+	close(root);
+	struct statfs fs;
+	struct stat st;
+	if (fstatfs(pts, &fs) < 0 || fstat(pts, &st) < 0)
+		fail(errno, "stat /dev/pts");
+	if (fs.f_type != DEVPTS_SUPER_MAGIC || st.st_ino != 1)
+		fail(EPERM, "/dev/pts in the container is not a devpts mount");
+	int master = openat(pts, "ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (master < 0)
+		fail(errno, "open /dev/pts/ptmx");
+	if (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2))
+		fail(EPERM, "/dev/pts/ptmx in the container is not the pty multiplexer");
+	close(pts);
+	return master;
+}
+
 static void terminal_step(struct reader *r)
 {
 	unsigned short rows = (unsigned short)read_int(r), cols = (unsigned short)read_int(r);
 	int keep_console = (int)read_int(r);
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0)
-		fail(errno, "open /dev/ptmx");
+	int master = open_ptmx();
 	int unlock = 0, number;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0)
 		fail(errno, "unlock the pty");
