@@ -69,31 +69,48 @@ static const char *run_hook(const char *path, char **args, char **env, long long
 	}
 	close(in[0]);
 	close(out[1]);
-	signal(SIGPIPE, SIG_IGN);
-	if (write(in[1], state_json, state_length) < 0 && errno != EPIPE) {
-		/* a hook that does not read its stdin is its own business */
-	}
-	close(in[1]);
-	signal(SIGPIPE, SIG_DFL);
 
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		fail(errno, "pidfd_open");
+	/*
+	 * The state goes to stdin inside the loop, never blocking: a hook that does not read it (a state
+	 * larger than the pipe buffer) must still meet its timeout. One that exits without reading is
+	 * its own business.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	int input = in[1];
+	size_t written = 0;
+	if (fcntl(input, F_SETFL, O_NONBLOCK) < 0)
+		fail(errno, "make the hook's stdin non-blocking");
 	int output = out[0];
 	char tail[1024]; /* the last bytes the hook printed, for the error message */
 	size_t tail_len = 0;
 	long long deadline = timeout > 0 ? now_ms() + timeout * 1000 : -1;
 	int exited = 0, timed_out = 0;
 	while (!exited) {
-		struct pollfd fds[2] = {{.fd = output, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		if (input >= 0 && written == state_length) {
+			close(input);
+			input = -1;
+		}
+		struct pollfd fds[3] = {
+			{.fd = output, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}, {.fd = input, .events = POLLOUT},
+		};
 		int wait_ms = deadline < 0 ? -1 : (int)(deadline - now_ms());
 		if (deadline >= 0 && wait_ms <= 0) {
 			timed_out = 1;
 			kill(pid, SIGKILL);
 			break;
 		}
-		if (poll(fds, 2, wait_ms) < 0 && errno != EINTR)
+		if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
 			fail(errno, "poll");
+		if (fds[2].revents) {
+			ssize_t n = write(input, state_json + written, state_length - written);
+			if (n > 0)
+				written += (size_t)n;
+			else if (errno != EAGAIN && errno != EINTR)
+				written = state_length; /* EPIPE: the hook closed its stdin */
+		}
 		if (fds[0].revents) {
 			char buf[512];
 			ssize_t got = read(output, buf, sizeof(buf));
@@ -115,6 +132,9 @@ static const char *run_hook(const char *path, char **args, char **env, long long
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	signal(SIGPIPE, SIG_DFL);
+	if (input >= 0)
+		close(input);
 	close(pidfd);
 	if (output >= 0)
 		close(output);
