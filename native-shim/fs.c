@@ -146,6 +146,32 @@ static int open_parent(const char *path, char name[256])
 }
 
 /*
+ * An O_PATH descriptor of the file `path` for a bind mount onto it (a device node, /dev/console),
+ * created if missing. A symlink there (the image's, or a shared /dev volume's) is replaced, never
+ * followed: it could point the bind at /proc/sys/kernel/core_pattern (CVE-2025-52565).
+ */
+static int open_file_nofollow(const char *path)
+{
+	char name[256];
+	int dir = open_parent(path, name);
+	struct stat st;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && unlinkat(dir, name, 0) < 0)
+		fail(errno, "remove the symlink at %s", path);
+	int made = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (made >= 0)
+		close(made);
+	else if (errno != EEXIST)
+		fail(errno, "create %s", path);
+	int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		fail(errno, "open %s", path);
+	if (S_ISLNK(st.st_mode))
+		fail(ELOOP, "%s is a symlink", path);
+	close(dir);
+	return fd;
+}
+
+/*
  * "/proc/self/fd/N", to name a resolved object in mount(2). After pivot_root /proc is the
  * container's: it must be a real procfs, or the image's own symlinks would choose the target.
  */
@@ -345,9 +371,7 @@ void mknod_step(struct reader *r)
 void bind_device_step(struct reader *r)
 {
 	const char *source = read_token(r), *path = read_token(r);
-	int target = open_in_root(path, KIND_FILE);
-	if (target < 0)
-		fail(errno, "resolve %s in the rootfs", path);
+	int target = open_file_nofollow(path);
 	int tree = clone_tree(AT_FDCWD, source, 0);
 	if (tree < 0 || attach(tree, target) < 0)
 		fail(errno, "bind %s on %s", source, path);
@@ -484,9 +508,7 @@ void remount_root_readonly(void)
 /* Bind the object open at `source` (any fd) onto `path` in the rootfs, created as a file if missing. */
 void bind_fd(int source, const char *path)
 {
-	int target = open_in_root(path, KIND_FILE);
-	if (target < 0)
-		fail(errno, "create %s", path);
+	int target = open_file_nofollow(path);
 	int tree = clone_tree(source, "", 0);
 	if (tree < 0 || attach(tree, target) < 0)
 		fail(errno, "bind on %s", path);
