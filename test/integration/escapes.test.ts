@@ -180,9 +180,10 @@ test('CVE-2024-21626: fds the caller leaks never reach the container; a cwd of /
     assert.not.match(all, new RegExp(`^${process.pid}$`, 'm'), `the host's /proc was reached:\n${all}`);
   }));
 
-// Checked without the protection: mounting by path (the destination string under the rootfs
-// passed to mount(2)) instead of through the resolved descriptor puts the tmpfs and the bind on
-// the canary within a few rounds. The ro bind also catches a remount that looks the path up again.
+// The protection is the destination resolved once with RESOLVE_IN_ROOT and the mount attached to
+// that descriptor (reasoned, not run: mount(2) on the path string under the rootfs lands on the
+// canary whenever the swapper's symlink is in place). The ro bind's source catches a read-only
+// remount that a second lookup of the path sent elsewhere.
 test('CVE-2021-30465: a mount destination raced between a directory and a symlink out of the rootfs never mounts outside', () =>
   inSandbox(async (sb) => {
     const host = canary(sb);
@@ -238,20 +239,21 @@ test('CVE-2025-31133 family: a /dev/null that is a symlink to a /proc file is ne
       c.process.args = ['sh', '-c', 'echo keys=$(cat /proc/keys | head -c 40)'];
     });
     const id = sb.id();
-    const r = sb.tsrun(['create', '--bundle', bundle, id]);
+    const output = sb.file('out');
+    const r = sb.tsrun(['create', '--bundle', bundle, id], { stdoutFile: output });
     if (r.status === 0) {
       sb.tsrun(['start', id]).ok();
       await sb.waitForStatus(id, 'stopped');
       sb.tsrun(['delete', id]).ok();
-      assert.unreachable('create must refuse a /dev/null that is not the null device');
+      assert.unreachable(`create must refuse a /dev/null that is not the null device; the container saw ${readFileSync(output, 'utf8')}`);
     }
     assert.match(r.stderr, /not the null device/);
     assert.is(readFileSync('/proc/sys/kernel/core_pattern', 'utf8'), corePattern);
     assert.not.ok(existsSync(join(sb.root, id)), 'nothing left behind');
   }));
 
-// Checked without the protection: with open_in_root() following symlinks by path from the host
-// root (no RESOLVE_IN_ROOT), procfs lands on the canary and /proc/keys is no longer masked.
+// The protection is openat2 RESOLVE_IN_ROOT in open_in_root() (reasoned, not run: resolving the
+// destination from the host's root instead puts procfs on the canary and the test fails there).
 test('CVE-2019-16884 family: a rootfs whose /proc is a symlink out, or a file, cannot redirect the proc mount or unmask it', () =>
   inSandbox(async (sb) => {
     const host = canary(sb);
@@ -273,7 +275,7 @@ test('CVE-2019-16884 family: a rootfs whose /proc is a symlink out, or a file, c
     assert.match(r.stderr, /mount proc on \/proc: E/);
   }));
 
-// Checked without the protection: with CAP_SYS_ADMIN in the bounding set the mount succeeds.
+// The protection is the capability itself (reasoned): with CAP_SYS_ADMIN added, both mounts succeed.
 test('privileges: without CAP_SYS_ADMIN the container cannot mount, even as root', () =>
   inSandbox(async (sb) => {
     const out = await sb.runToEnd(sb.bundle((c) => {
@@ -307,9 +309,8 @@ test('privileges: with noNewPrivileges a setuid-root program does not gain root'
     }
   }));
 
-// Checked without the protection: skipping the bounding-set drop leaves CapBnd full; a capset
-// with the configured sets but no PR_CAP_AMBIENT_CLEAR_ALL keeps nothing extra here, which is why
-// the exec process (started from a full-capability tsrun) is checked too.
+// Checked without the protection (reasoned, not run): without the PR_CAPBSET_DROP loop of the
+// identity step CapBnd keeps every capability, and without the capset CapPrm and CapEff do.
 test('privileges: capabilities that are not configured are gone from all five sets, in the container and in exec', () =>
   inSandbox(async (sb) => {
     const kept = ['CAP_KILL', 'CAP_CHOWN'];
