@@ -93,7 +93,8 @@ test('exec --tty opens the container\'s devpts even when the container replaced 
   }));
 
 // Fails without the fix: the bind of the pty follows the volume's symlink and lands on the
-// container's /proc/sys/kernel/core_pattern, which then reads as the pty.
+// container's /proc/sys/kernel/core_pattern: reading it then blocks on the pty, and the container
+// never stops (run: the test fails on its wait).
 test('CVE-2025-52565: a /dev/console that is a symlink is replaced, never followed by the bind of the pty', () =>
   inSandbox(async (sb) => {
     const dev = sb.file('dev-volume');
