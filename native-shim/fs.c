@@ -3,8 +3,9 @@
  *
  * Paths inside the rootfs belong to the container image and may be hostile (symlinks pointing out,
  * or swapped in while we work). Every destination is therefore resolved with openat2
- * RESOLVE_IN_ROOT relative to the rootfs, and mounted onto the resulting descriptor through
- * /proc/self/fd/N: the mount lands on the object we resolved, never on a path re-walked later.
+ * RESOLVE_IN_ROOT relative to the rootfs, and the mount, built detached with its attributes set,
+ * is attached onto the resulting descriptor with move_mount: it lands on the object we resolved,
+ * and no path is walked again afterwards.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -18,7 +19,6 @@
 #include <sys/stat.h>
 #include <linux/magic.h>
 #include <sys/statfs.h>
-#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
@@ -146,10 +146,36 @@ static int open_parent(const char *path, char name[256])
 }
 
 /*
+ * An O_PATH descriptor of the file `path` for a bind mount onto it (a device node, /dev/console),
+ * created if missing. A symlink there (the image's, or a shared /dev volume's) is replaced, never
+ * followed: it could point the bind at /proc/sys/kernel/core_pattern (CVE-2025-52565).
+ */
+static int open_file_nofollow(const char *path)
+{
+	char name[256];
+	int dir = open_parent(path, name);
+	struct stat st;
+	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && unlinkat(dir, name, 0) < 0)
+		fail(errno, "remove the symlink at %s", path);
+	int made = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
+	if (made >= 0)
+		close(made);
+	else if (errno != EEXIST)
+		fail(errno, "create %s", path);
+	int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0 || fstat(fd, &st) < 0)
+		fail(errno, "open %s", path);
+	if (S_ISLNK(st.st_mode))
+		fail(ELOOP, "%s is a symlink", path);
+	close(dir);
+	return fd;
+}
+
+/*
  * "/proc/self/fd/N", to name a resolved object in mount(2). After pivot_root /proc is the
  * container's: it must be a real procfs, or the image's own symlinks would choose the target.
  */
-void fd_path(char buf[32], int fd)
+static void fd_path(char buf[32], int fd)
 {
 	struct statfs fs;
 	if (statfs("/proc/self/fd", &fs) < 0)
@@ -159,32 +185,105 @@ void fd_path(char buf[32], int fd)
 	snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }
 
-/* MS_* flags matching how a mount is mounted now, to keep flags a user namespace may not drop. */
-static unsigned long current_mount_flags(const char *path)
+/*
+ * The new mount API: every mount is built detached (open_tree OPEN_TREE_CLONE, or fsopen + fsmount),
+ * gets its attributes while nobody else can reach it, and is attached with move_mount onto the
+ * descriptor resolved in the rootfs. Nothing is looked up by path after that resolution.
+ */
+static int clone_tree(int dir, const char *path, int recursive)
 {
-	struct statvfs st;
-	if (statvfs(path, &st) < 0)
-		return 0;
-	static const struct { unsigned long st, ms; } map[] = {
-		{ST_RDONLY, MS_RDONLY}, {ST_NOSUID, MS_NOSUID}, {ST_NODEV, MS_NODEV}, {ST_NOEXEC, MS_NOEXEC},
-		{ST_NOATIME, MS_NOATIME}, {ST_NODIRATIME, MS_NODIRATIME}, {ST_RELATIME, MS_RELATIME},
-	};
-	unsigned long flags = 0;
-	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
-		if (st.f_flag & map[i].st)
-			flags |= map[i].ms;
-	return flags;
+	unsigned int flags = OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | (recursive ? AT_RECURSIVE : 0) | (*path ? 0 : AT_EMPTY_PATH);
+	return (int)syscall(SYS_open_tree, dir, path, flags);
 }
 
-/* A bind remount; in a user namespace the kernel refuses to clear locked flags, so keep them. */
-static int bind_remount(const char *path, unsigned long flags)
+static int set_attributes(int tree, uint64_t set, uint64_t clear, uint64_t propagation, int recursive)
 {
-	if (mount(NULL, path, NULL, flags | MS_BIND | MS_REMOUNT, NULL) == 0)
+	struct mount_attr attr = {.attr_set = set, .attr_clr = clear, .propagation = propagation};
+	return (int)syscall(SYS_mount_setattr, tree, "", AT_EMPTY_PATH | (recursive ? AT_RECURSIVE : 0), &attr, sizeof(attr));
+}
+
+/* Attach a detached tree onto the resolved target; the tree's fd then names the attached mount. */
+static int attach(int tree, int target)
+{
+	return (int)syscall(SYS_move_mount, tree, "", target, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH);
+}
+
+/* The per-mount MS_* flags as MOUNT_ATTR_* (the atime rules of mount(2): relatime by default). */
+static uint64_t mount_attributes(unsigned long flags)
+{
+	static const struct { unsigned long ms; uint64_t attr; } map[] = {
+		{MS_RDONLY, MOUNT_ATTR_RDONLY}, {MS_NOSUID, MOUNT_ATTR_NOSUID}, {MS_NODEV, MOUNT_ATTR_NODEV},
+		{MS_NOEXEC, MOUNT_ATTR_NOEXEC}, {MS_NODIRATIME, MOUNT_ATTR_NODIRATIME}, {MS_NOSYMFOLLOW, MOUNT_ATTR_NOSYMFOLLOW},
+	};
+	uint64_t attr = flags & MS_STRICTATIME ? MOUNT_ATTR_STRICTATIME : flags & MS_NOATIME ? MOUNT_ATTR_NOATIME : MOUNT_ATTR_RELATIME;
+	for (size_t i = 0; i < sizeof(map) / sizeof(map[0]); i++)
+		if (flags & map[i].ms)
+			attr |= map[i].attr;
+	return attr;
+}
+
+#define PER_MOUNT_ATTRIBUTES (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC | MOUNT_ATTR__ATIME | MOUNT_ATTR_NODIRATIME | MOUNT_ATTR_NOSYMFOLLOW)
+
+/*
+ * A bind mount's own flags (ro, nosuid, ...), replacing the source's as a bind remount does. In a
+ * user namespace the kernel refuses to clear the flags it locked: then only add ours.
+ */
+static int set_bind_flags(int tree, unsigned long flags)
+{
+	uint64_t set = mount_attributes(flags);
+	if (set_attributes(tree, set, PER_MOUNT_ATTRIBUTES, 0, 0) == 0)
 		return 0;
 	if (errno != EPERM)
 		return -1;
-	unsigned long locked = current_mount_flags(path) & (MS_NOSUID | MS_NODEV | MS_NOEXEC | MS_NOATIME | MS_NODIRATIME | MS_RELATIME);
-	return mount(NULL, path, NULL, flags | locked | MS_BIND | MS_REMOUNT, NULL);
+	return set_attributes(tree, set & ~(uint64_t)MOUNT_ATTR__ATIME, 0, 0, 0);
+}
+
+/* What the kernel said about a failed fsconfig (the fs context's log), appended to `text`. */
+static void fs_log(int fs, char *text, size_t size)
+{
+	char line[512];
+	ssize_t n;
+	while ((n = read(fs, line, sizeof(line) - 1)) > 0) {
+		line[n] = '\0';
+		size_t used = strlen(text);
+		snprintf(text + used, size - used, "%s%s", used ? "; " : "", line[0] && line[1] == ' ' ? line + 2 : line);
+	}
+}
+
+/* A new filesystem instance as a detached mount: fsopen, its source and data, fsmount. */
+static int new_filesystem(const char *fstype, const char *source, unsigned long flags, const char *data, const char *destination)
+{
+	int fs = (int)syscall(SYS_fsopen, fstype, FSOPEN_CLOEXEC);
+	if (fs < 0)
+		fail(errno, "open filesystem %s for %s", fstype, destination);
+	int ok = !*source || syscall(SYS_fsconfig, fs, FSCONFIG_SET_STRING, "source", source, 0) == 0;
+	/* the superblock flags of mount(2) */
+	static const struct { unsigned long ms; const char *name; } sb_flags[] = {
+		{MS_RDONLY, "ro"}, {MS_SYNCHRONOUS, "sync"}, {MS_DIRSYNC, "dirsync"}, {MS_LAZYTIME, "lazytime"}, {MS_MANDLOCK, "mand"},
+	};
+	for (size_t i = 0; ok && i < sizeof(sb_flags) / sizeof(sb_flags[0]); i++)
+		if (flags & sb_flags[i].ms)
+			ok = syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, sb_flags[i].name, NULL, 0) == 0;
+	/* the data string, split as the kernel splits it for mount(2): "key=value" or "flag", by commas */
+	char options[4096];
+	snprintf(options, sizeof(options), "%s", data);
+	for (char *save, *option = strtok_r(options, ",", &save); ok && option; option = strtok_r(NULL, ",", &save)) {
+		char *value = strchr(option, '=');
+		if (value)
+			*value++ = '\0';
+		ok = syscall(SYS_fsconfig, fs, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, option, value, 0) == 0;
+	}
+	if (ok)
+		ok = syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
+	int tree = ok ? (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, (unsigned int)mount_attributes(flags)) : -1;
+	if (tree < 0) {
+		int saved = errno;
+		char log[1024] = "";
+		fs_log(fs, log, sizeof(log));
+		fail(saved, "mount %s on %s%s%s", *source ? source : fstype, destination, *log ? ": " : "", log);
+	}
+	close(fs);
+	return tree;
 }
 
 void bind_rootfs(const char *rootfs)
@@ -209,33 +308,43 @@ void mount_step(struct reader *r)
 	int target = open_in_root(destination, kind);
 	if (target < 0)
 		fail(errno, "resolve %s in the rootfs", destination);
-	char target_path[32];
-	fd_path(target_path, target);
-	if (mount(*source ? source : NULL, target_path, *fstype ? fstype : NULL, flags, *data ? data : NULL) < 0)
-		fail(errno, "mount %s on %s", *source ? source : fstype, destination);
-	close(target);
-	if (flags & MS_REMOUNT)
-		goto done;
+	if (flags & MS_REMOUNT) {
+		/* no new mount: the one at the resolved destination changes its flags */
+		char target_path[32];
+		fd_path(target_path, target);
+		if (mount(NULL, target_path, NULL, flags, *data ? data : NULL) < 0)
+			fail(errno, "remount %s", destination);
+		close(target);
+		free(propagation);
+		return;
+	}
 
-	/* The descriptor shows the directory under the new mount: resolve again to reach the mount. */
-	target = open_in_root(destination, KIND_NONE);
-	if (target < 0)
-		fail(errno, "resolve %s after mounting", destination);
-	fd_path(target_path, target);
-	if (remount_flags && bind_remount(target_path, remount_flags & ~(unsigned long)(MS_BIND | MS_REMOUNT)) < 0)
-		fail(errno, "remount %s", destination);
-	for (char **p = propagation; *p; p++)
-		if (mount(NULL, target_path, NULL, strtoul(*p, NULL, 10), NULL) < 0)
-			fail(errno, "set propagation of %s", destination);
+	int tree;
+	if (flags & MS_BIND) {
+		tree = clone_tree(AT_FDCWD, source, (flags & MS_REC) != 0);
+		if (tree < 0)
+			fail(errno, "mount %s on %s", source, destination);
+		if (remount_flags && set_bind_flags(tree, remount_flags) < 0)
+			fail(errno, "remount %s", destination);
+	} else {
+		tree = new_filesystem(fstype, source, flags, data, destination);
+	}
 	if (attr_set || attr_clear) {
-		struct mount_attr attr = {.attr_set = attr_set, .attr_clr = attr_clear};
 		if (attr_set & MOUNT_ATTR__ATIME) /* an atime mode replaces the current one */
-			attr.attr_clr |= MOUNT_ATTR__ATIME;
-		if (syscall(SYS_mount_setattr, target, "", AT_EMPTY_PATH | AT_RECURSIVE, &attr, sizeof(attr)) < 0)
+			attr_clear |= MOUNT_ATTR__ATIME;
+		if (set_attributes(tree, attr_set, attr_clear, 0, 1) < 0)
 			fail(errno, "set recursive attributes of %s", destination);
 	}
+	if (attach(tree, target) < 0)
+		fail(errno, "mount %s on %s", *source ? source : fstype, destination);
 	close(target);
-done:
+	/* the tree's fd names the attached mount itself: propagation needs no lookup either */
+	for (char **p = propagation; *p; p++) {
+		unsigned long change = strtoul(*p, NULL, 10);
+		if (set_attributes(tree, 0, 0, change & ~(unsigned long)MS_REC, (change & MS_REC) != 0) < 0)
+			fail(errno, "set propagation of %s", destination);
+	}
+	close(tree);
 	free(propagation);
 }
 
@@ -262,13 +371,11 @@ void mknod_step(struct reader *r)
 void bind_device_step(struct reader *r)
 {
 	const char *source = read_token(r), *path = read_token(r);
-	int target = open_in_root(path, KIND_FILE);
-	if (target < 0)
-		fail(errno, "resolve %s in the rootfs", path);
-	char target_path[32];
-	fd_path(target_path, target);
-	if (mount(source, target_path, NULL, MS_BIND, NULL) < 0)
+	int target = open_file_nofollow(path);
+	int tree = clone_tree(AT_FDCWD, source, 0);
+	if (tree < 0 || attach(tree, target) < 0)
 		fail(errno, "bind %s on %s", source, path);
+	close(tree);
 	close(target);
 }
 
@@ -358,19 +465,19 @@ void mask_path(const char *path)
 	struct stat st;
 	if (fstat(target, &st) < 0)
 		fail(errno, "stat %s", path);
-	char target_path[32];
-	fd_path(target_path, target);
+	int tree;
 	if (S_ISDIR(st.st_mode)) {
-		if (mount("tmpfs", target_path, "tmpfs", MS_RDONLY, NULL) < 0)
-			fail(errno, "mask %s", path);
+		tree = new_filesystem("tmpfs", "tmpfs", MS_RDONLY, "", path);
 	} else {
 		int null = open_dev_null();
-		char null_path[32];
-		fd_path(null_path, null);
-		if (mount(null_path, target_path, NULL, MS_BIND, NULL) < 0)
+		tree = clone_tree(null, "", 0);
+		if (tree < 0)
 			fail(errno, "mask %s", path);
 		close(null);
 	}
+	if (attach(tree, target) < 0)
+		fail(errno, "mask %s", path);
+	close(tree);
 	close(target);
 }
 
@@ -382,22 +489,29 @@ void readonly_path(const char *path)
 			return;
 		fail(errno, "resolve %s", path);
 	}
-	char target_path[32];
-	fd_path(target_path, target);
-	if (mount(target_path, target_path, NULL, MS_BIND | MS_REC, NULL) < 0)
+	/* a recursive bind of the path onto itself, read-only (its submounts keep their flags) */
+	int tree = clone_tree(target, "", 1);
+	if (tree < 0)
 		fail(errno, "bind %s", path);
-	close(target);
-	target = openat2_in_root(root_fd, path, O_PATH);
-	if (target < 0)
-		fail(errno, "resolve %s", path);
-	fd_path(target_path, target);
-	if (bind_remount(target_path, MS_RDONLY | current_mount_flags(target_path)) < 0)
-		fail(errno, "remount %s read-only", path);
+	if (set_attributes(tree, MOUNT_ATTR_RDONLY, 0, 0, 0) < 0 || attach(tree, target) < 0)
+		fail(errno, "make %s read-only", path);
+	close(tree);
 	close(target);
 }
 
 void remount_root_readonly(void)
 {
-	if (bind_remount("/", MS_RDONLY | current_mount_flags("/")) < 0)
+	if (set_attributes(root_fd, MOUNT_ATTR_RDONLY, 0, 0, 0) < 0)
 		fail(errno, "remount / read-only");
+}
+
+/* Bind the object open at `source` (any fd) onto `path` in the rootfs, created as a file if missing. */
+void bind_fd(int source, const char *path)
+{
+	int target = open_file_nofollow(path);
+	int tree = clone_tree(source, "", 0);
+	if (tree < 0 || attach(tree, target) < 0)
+		fail(errno, "bind on %s", path);
+	close(tree);
+	close(target);
 }

@@ -6,7 +6,6 @@
 enum kind { KIND_NONE, KIND_DIR, KIND_FILE };
 
 int open_in_root(const char *path, enum kind kind);
-void fd_path(char buf[32], int fd);
 void bind_rootfs(const char *rootfs);
 void mount_step(struct reader *r);
 void mknod_step(struct reader *r);
@@ -18,5 +17,6 @@ void set_root_propagation(unsigned long flags);
 void mask_path(const char *path);
 void readonly_path(const char *path);
 void remount_root_readonly(void);
+void bind_fd(int source, const char *path);
 
 #endif

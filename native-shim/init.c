@@ -392,6 +392,9 @@ static void clone_init(struct reader *r)
 		/* Stage 0 of an unprivileged runtime stayed dumpable for the maps (see main). */
 		if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
 			fail(errno, "prctl PR_SET_DUMPABLE");
+		/* the host's /proc is stage 0's alone: through /proc/self/fd the container would reach it */
+		close(host_proc);
+		host_proc = -1;
 		if (flags & CLONE_NEWUSER) {
 			if (setresgid(0, 0, 0) < 0 || setresuid(0, 0, 0) < 0)
 				fail(errno, "become root in the user namespace");
@@ -414,6 +417,12 @@ int main(int argc, char **argv)
 	}
 	sync_fd = atoi(argv[2]);
 	first_private_fd = sync_fd;
+	/*
+	 * Whatever the caller leaked above the sync socket (containerd's shim leaks fds) goes now, not
+	 * only at the final exec: a process.cwd of /proc/self/fd/N must find nothing of the host (CVE-2024-21626).
+	 */
+	if (syscall(SYS_close_range, sync_fd + 1, ~0U, 0) < 0)
+		fail(errno, "close inherited descriptors");
 	reset_signals();
 	ensure_sealed(argv);
 	/*

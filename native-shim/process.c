@@ -6,6 +6,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/capability.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,6 +20,8 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/sysmacros.h>
 #include <sys/syscall.h>
 #include <sys/uio.h>
 #include <sys/wait.h>
@@ -65,31 +69,48 @@ static const char *run_hook(const char *path, char **args, char **env, long long
 	}
 	close(in[0]);
 	close(out[1]);
-	signal(SIGPIPE, SIG_IGN);
-	if (write(in[1], state_json, state_length) < 0 && errno != EPIPE) {
-		/* a hook that does not read its stdin is its own business */
-	}
-	close(in[1]);
-	signal(SIGPIPE, SIG_DFL);
 
 	int pidfd = (int)syscall(SYS_pidfd_open, pid, 0);
 	if (pidfd < 0)
 		fail(errno, "pidfd_open");
+	/*
+	 * The state goes to stdin inside the loop, never blocking: a hook that does not read it (a state
+	 * larger than the pipe buffer) must still meet its timeout. One that exits without reading is
+	 * its own business.
+	 */
+	signal(SIGPIPE, SIG_IGN);
+	int input = in[1];
+	size_t written = 0;
+	if (fcntl(input, F_SETFL, O_NONBLOCK) < 0)
+		fail(errno, "make the hook's stdin non-blocking");
 	int output = out[0];
 	char tail[1024]; /* the last bytes the hook printed, for the error message */
 	size_t tail_len = 0;
 	long long deadline = timeout > 0 ? now_ms() + timeout * 1000 : -1;
 	int exited = 0, timed_out = 0;
 	while (!exited) {
-		struct pollfd fds[2] = {{.fd = output, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}};
+		if (input >= 0 && written == state_length) {
+			close(input);
+			input = -1;
+		}
+		struct pollfd fds[3] = {
+			{.fd = output, .events = POLLIN}, {.fd = pidfd, .events = POLLIN}, {.fd = input, .events = POLLOUT},
+		};
 		int wait_ms = deadline < 0 ? -1 : (int)(deadline - now_ms());
 		if (deadline >= 0 && wait_ms <= 0) {
 			timed_out = 1;
 			kill(pid, SIGKILL);
 			break;
 		}
-		if (poll(fds, 2, wait_ms) < 0 && errno != EINTR)
+		if (poll(fds, 3, wait_ms) < 0 && errno != EINTR)
 			fail(errno, "poll");
+		if (fds[2].revents) {
+			ssize_t n = write(input, state_json + written, state_length - written);
+			if (n > 0)
+				written += (size_t)n;
+			else if (errno != EAGAIN && errno != EINTR)
+				written = state_length; /* EPIPE: the hook closed its stdin */
+		}
 		if (fds[0].revents) {
 			char buf[512];
 			ssize_t got = read(output, buf, sizeof(buf));
@@ -111,6 +132,9 @@ static const char *run_hook(const char *path, char **args, char **env, long long
 	int status = 0;
 	while (waitpid(pid, &status, 0) < 0 && errno == EINTR)
 		;
+	signal(SIGPIPE, SIG_DFL);
+	if (input >= 0)
+		close(input);
 	close(pidfd);
 	if (output >= 0)
 		close(output);
@@ -163,13 +187,39 @@ static void send_fd(int socket, int fd, const char *name)
 		fail(errno, "send the terminal to the console socket");
 }
 
+/*
+ * The multiplexer of the container's devpts instance. /dev/ptmx belongs to the image (exec runs
+ * after the container could replace it): open ptmx in /dev/pts instead, checked to be the root of
+ * a devpts, with no symlink followed on the way.
+ */
+static int open_ptmx(void)
+{
+	int root = open("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	struct open_how how = {.flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS};
+	int pts = root < 0 ? -1 : (int)syscall(SYS_openat2, root, "/dev/pts", &how, sizeof(how));
+	if (pts < 0)
+		fail(errno, "open /dev/pts");
+	close(root);
+	struct statfs fs;
+	struct stat st;
+	if (fstatfs(pts, &fs) < 0 || fstat(pts, &st) < 0)
+		fail(errno, "stat /dev/pts");
+	if (fs.f_type != DEVPTS_SUPER_MAGIC || st.st_ino != 1)
+		fail(EPERM, "/dev/pts in the container is not a devpts mount");
+	int master = openat(pts, "ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
+	if (master < 0)
+		fail(errno, "open /dev/pts/ptmx");
+	if (fstat(master, &st) < 0 || !S_ISCHR(st.st_mode) || st.st_rdev != makedev(5, 2))
+		fail(EPERM, "/dev/pts/ptmx in the container is not the pty multiplexer");
+	close(pts);
+	return master;
+}
+
 static void terminal_step(struct reader *r)
 {
 	unsigned short rows = (unsigned short)read_int(r), cols = (unsigned short)read_int(r);
 	int keep_console = (int)read_int(r);
-	int master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
-	if (master < 0)
-		fail(errno, "open /dev/ptmx");
+	int master = open_ptmx();
 	int unlock = 0, number;
 	if (ioctl(master, TIOCSPTLCK, &unlock) < 0 || ioctl(master, TIOCGPTN, &number) < 0)
 		fail(errno, "unlock the pty");
@@ -183,17 +233,8 @@ static void terminal_step(struct reader *r)
 	char name[32];
 	snprintf(name, sizeof(name), "/dev/pts/%d", number);
 	/* /dev/console is the container's terminal too (runc binds the pty there) */
-	if (!keep_console) {
-		int console = open_in_root("/dev/console", KIND_FILE);
-		if (console < 0)
-			fail(errno, "create /dev/console");
-		char slave_path[32], console_path[32];
-		fd_path(slave_path, slave);
-		fd_path(console_path, console);
-		if (mount(slave_path, console_path, NULL, MS_BIND, NULL) < 0)
-			fail(errno, "bind the pty on /dev/console");
-		close(console);
-	}
+	if (!keep_console)
+		bind_fd(slave, "/dev/console");
 	send_fd(console_fd, master, name);
 	close(master);
 	close(console_fd);
@@ -461,6 +502,13 @@ void run_container_step(const char *op, struct reader *r)
 		}
 		if (chdir(path) < 0)
 			fail(errno, "chdir %s", path);
+		/*
+		 * A cwd the root cannot reach (a descriptor of the host's through /proc/self/fd/N) has no
+		 * path from the root: getcwd fails with ENOENT. Never start the program there.
+		 */
+		char cwd[4096];
+		if (!getcwd(cwd, sizeof(cwd)))
+			fail(errno == ENOENT ? EPERM : errno, "chdir %s: the directory is outside the container", path);
 	} else if (strcmp(op, "findExecutable") == 0) {
 		find_executable(r);
 	} else if (strcmp(op, "waitStart") == 0) {

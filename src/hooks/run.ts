@@ -9,7 +9,12 @@ export type RuntimeHookStage = 'prestart' | 'createRuntime' | 'poststart' | 'pos
 
 const OUTPUT_LIMIT = 4096;
 
-/** Runs one hook; resolves when it exits 0, otherwise rejects with ERR_HOOK naming stage and path. */
+/**
+ * Runs one hook; resolves when it exits 0, otherwise rejects with ERR_HOOK naming stage and path.
+ * The timeout runs from the spawn and covers everything: writing the state to a hook that does not
+ * read it, and the hook's own children, which are killed with it (it leads a process group) and
+ * are not waited for.
+ */
 export function runHook(stage: RuntimeHookStage, hook: Hook, stateJson: string): Promise<void> {
   const what = `${stage} hook ${hook.path}`;
   return new Promise((resolve, reject) => {
@@ -17,8 +22,7 @@ export function runHook(stage: RuntimeHookStage, hook: Hook, stateJson: string):
       argv0: hook.args?.[0] ?? hook.path,
       env: Object.fromEntries((hook.env ?? []).map(splitEnv)),
       stdio: ['pipe', 'pipe', 'pipe'],
-      timeout: hook.timeout ? hook.timeout * 1000 : undefined,
-      killSignal: 'SIGKILL',
+      detached: true,
     });
     let output = '';
     const collect = (chunk: Buffer) => {
@@ -29,15 +33,42 @@ export function runHook(stage: RuntimeHookStage, hook: Hook, stateJson: string):
     // A hook may exit without reading its stdin: that is not a failure.
     child.stdin.on('error', () => {});
     child.stdin.end(stateJson);
-    child.on('error', (err) => reject(new TsrunError('ERR_HOOK', `${what}: ${err.message}`, { cause: err })));
-    child.on('close', (code, signal) => {
-      if (code === 0) return resolve();
-      const how =
-        signal === 'SIGKILL' && hook.timeout ? `timed out after ${hook.timeout}s` : signal ? `killed by ${signal}` : `exited with status ${code}`;
+    let timedOut = false;
+    const timer = hook.timeout
+      ? setTimeout(() => {
+          timedOut = true;
+          killGroup(child.pid);
+        }, hook.timeout * 1000)
+      : undefined;
+    const fail = (how: string) => {
       const tail = output.trim() ? `: ${output.trim()}` : '';
       reject(new TsrunError('ERR_HOOK', `${what} ${how}${tail}`));
+    };
+    child.on('error', (err) => {
+      clearTimeout(timer);
+      reject(new TsrunError('ERR_HOOK', `${what}: ${err.message}`, { cause: err }));
+    });
+    child.on('exit', () => {
+      clearTimeout(timer);
+      if (!timedOut) return; // 'close' reports, once all the output is in
+      for (const stream of [child.stdin, child.stdout, child.stderr]) stream.destroy();
+      fail(`timed out after ${hook.timeout}s`);
+    });
+    child.on('close', (code, signal) => {
+      if (timedOut) return;
+      if (code === 0) return resolve();
+      fail(signal ? `killed by ${signal}` : `exited with status ${code}`);
     });
   });
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // already gone
+  }
 }
 
 /** Runs hooks in order, stopping at the first failure. */

@@ -47,7 +47,7 @@ import { invalid } from './invalid.ts';
 import { planMounts } from './mounts.ts';
 import { planNamespaces } from './namespaces.ts';
 import { planProcess, terminalStep } from './process.ts';
-import { planPathRestrictions, rootfsPropagation } from './rootfs.ts';
+import { checkChrootOnly, planPathRestrictions, rootfsPropagation } from './rootfs.ts';
 import { planSysctl } from './sysctl.ts';
 import { describeStep, type ContainerStep, type HostStep, type Plan } from './types.ts';
 
@@ -90,6 +90,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   // Without a mount namespace (the config shares the host's) the mounts go to the host mount table
   // under the rootfs, as the config asks; / of the host is never touched and delete unmounts them.
   const ownMounts = ns.byType.has('mount');
+  checkChrootOnly(config, ownMounts);
   const container: ContainerStep[] = [
     ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
     { op: 'bindRootfs', path: ctx.rootfs },

@@ -2,7 +2,7 @@
 import { posix } from 'node:path';
 import type { Spec } from '../spec/types.ts';
 import { MS_PRIVATE } from './constants.ts';
-import { invalid } from './invalid.ts';
+import { invalid, unsupported } from './invalid.ts';
 import { PROPAGATION_OPTIONS } from './mount-options.ts';
 import type { ContainerStep } from './types.ts';
 
@@ -34,4 +34,21 @@ export function planPathRestrictions(config: Spec): ContainerStep[] {
     ...absolutePaths(config.linux?.maskedPaths, 'linux.maskedPaths').map((path): ContainerStep => ({ op: 'maskPath', path })),
     ...absolutePaths(config.linux?.readonlyPaths, 'linux.readonlyPaths').map((path): ContainerStep => ({ op: 'readonlyPath', path })),
   ];
+}
+
+/**
+ * Without a mount namespace the container is only chrooted into its rootfs, in the host's mount
+ * table, and a process that may call chroot(2) leaves a chroot at will (chroot into a subdirectory,
+ * then walk up past the old root). Such a container must not keep CAP_SYS_CHROOT.
+ */
+export function checkChrootOnly(config: Spec, ownMounts: boolean): void {
+  if (ownMounts) return;
+  const bounding = config.process?.capabilities?.bounding ?? [];
+  const i = bounding.indexOf('CAP_SYS_CHROOT');
+  if (i >= 0) {
+    throw unsupported(
+      `process.capabilities.bounding[${i}]`,
+      'CAP_SYS_CHROOT in a container without a mount namespace (it is only chrooted, and the capability escapes a chroot): add a mount namespace to linux.namespaces or drop the capability',
+    );
+  }
 }

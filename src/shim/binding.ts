@@ -9,8 +9,8 @@ export interface ShimLibrary {
   waitExit(pid: number): Promise<number>;
   /** recvmsg one SCM_RIGHTS descriptor from a connected unix socket; resolves with it, or -errno */
   receiveFd(socket: number): Promise<number>;
-  /** umount2(MNT_DETACH | UMOUNT_NOFOLLOW); 0 or -errno */
-  unmount(path: string): number;
+  /** detach the mount at `relative` below `root`, resolved with no symlink followed and not leaving `root`; 0 or -errno */
+  unmountBeneath(root: string, relative: string): number;
 }
 
 let library: ShimLibrary | undefined;
@@ -21,14 +21,14 @@ export function shimLibrary(): ShimLibrary {
   const lib = koffi.load(join(nativeDir(), 'libtsrun-shim.so'));
   const waitExit = lib.func('int tsrun_wait_exit(int pid)');
   const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
-  const unmount = lib.func('int tsrun_unmount(const char *path)');
+  const unmountBeneath = lib.func('int tsrun_unmount_beneath(const char *root, const char *relative)');
   library = {
     // .async runs the blocking waitpid on a worker thread, keeping the event loop free for signals.
     waitExit: (pid) =>
       new Promise((resolve, reject) => waitExit.async(pid, (err: unknown, status: number) => (err ? reject(err) : resolve(status)))),
     receiveFd: (socket) =>
       new Promise((resolve, reject) => receiveFd.async(socket, (err: unknown, fd: number) => (err ? reject(err) : resolve(fd)))),
-    unmount: (path) => unmount(path),
+    unmountBeneath: (root, relative) => unmountBeneath(root, relative),
   };
   return library;
 }

@@ -145,7 +145,10 @@ export async function receiveTerminal(connection: { _handle?: { fd?: number } })
 
 /**
  * Unmounts every mount at or below `dir` in this process's mount namespace, deepest first: what a
- * container without a mount namespace left in the host mount table. Returns what could not go.
+ * container without a mount namespace left in the host mount table. Each mount point is resolved
+ * again below `dir` without following symlinks (the container may have planted some on the way,
+ * to make a path from the mount table lead to a host mount); one hidden under another mount is
+ * reached on a later pass. Returns what could not go.
  */
 export function unmountBelow(dir: string): string[] {
   const mountsBelow = () =>
@@ -154,6 +157,8 @@ export function unmountBelow(dir: string): string[] {
       .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
       .filter((m) => m === dir || m.startsWith(`${dir}/`))
       .sort((a, b) => b.length - a.length);
-  for (const mountPoint of mountsBelow()) shimLibrary().unmount(mountPoint);
+  for (let left = mountsBelow(), before = Infinity; left.length > 0 && left.length < before; before = left.length, left = mountsBelow()) {
+    for (const mountPoint of left) shimLibrary().unmountBeneath(dir, mountPoint.slice(dir.length + 1));
+  }
   return mountsBelow();
 }

@@ -1,0 +1,173 @@
+// Hardening found in review, next to the escape regressions: hook timeouts against a full pipe,
+// the pty of exec --tty and /dev/console against planted symlinks, the unmounting of a container
+// without a mount namespace, and the refusal of such a container while it may chroot.
+import { spawnSync } from 'node:child_process';
+import { closeSync, existsSync, mkdirSync, readFileSync, readSync, symlinkSync, writeFileSync } from 'node:fs';
+import { createServer, type Socket } from 'node:net';
+import { join } from 'node:path';
+import { test } from 'uvu';
+import * as assert from 'uvu/assert';
+import { receiveTerminal, unmountBelow } from '../../src/shim/index.ts';
+import { inSandbox, waitFor, type Sandbox } from './helpers.ts';
+
+/** A console socket: `next()` resolves with the pty master of the next container that connects. */
+async function consoleSocket(sb: Sandbox) {
+  const path = sb.file(`console-${Math.random().toString(36).slice(2)}.sock`);
+  const connections: Socket[] = [];
+  const server = createServer({ pauseOnConnect: true }, (c) => connections.push(c));
+  await new Promise<void>((resolve) => server.listen(path, resolve));
+  let taken = 0;
+  return {
+    path,
+    async next(): Promise<number> {
+      await waitFor(() => connections.length > taken, 10_000, () => 'a connection to the console socket');
+      return receiveTerminal(connections[taken++] as never);
+    },
+    close(): void {
+      for (const c of connections) c.destroy();
+      server.close();
+    },
+  };
+}
+
+/** What a pty master holds until its slave side is closed. */
+function drain(master: number): string {
+  const chunks: Buffer[] = [];
+  const buf = Buffer.alloc(4096);
+  for (;;) {
+    try {
+      const n = readSync(master, buf);
+      if (n === 0) break;
+      chunks.push(Buffer.from(buf.subarray(0, n)));
+    } catch {
+      break;
+    }
+  }
+  return Buffer.concat(chunks).toString().replace(/\r/g, '');
+}
+
+// Fails without the fix: the init's blocking write and node's wait for the hook's output pipes
+// (held by its sleeping child) both outlast the 1 s timeout until the hook's 30 s sleep ends,
+// beyond the 15 s this test allows.
+test('a hook that never reads a state larger than the pipe buffer still times out', () =>
+  inSandbox((sb) => {
+    const big = 'x'.repeat(200 * 1024); // the state carries the annotations: over 64 KiB
+    for (const stage of ['prestart', 'createContainer'] as const) {
+      const bundle = sb.bundle((c) => {
+        c.annotations = { big };
+        c.hooks = { [stage]: [{ path: '/bin/sh', args: ['sh', '-c', 'sleep 30; true'], timeout: 1 }] };
+      });
+      const id = sb.id();
+      const started = Date.now();
+      const r = sb.tsrun(['create', '--bundle', bundle, id], { stdoutFile: sb.file(`${id}.out`), timeoutMs: 15_000 });
+      assert.is(r.status, 1, `${stage}: ${r.stderr}`);
+      assert.match(r.stderr, /timed out/, stage);
+      assert.ok(Date.now() - started < 15_000, `${stage}: the timeout held`);
+      assert.not.ok(existsSync(join(sb.root, id)), `${stage}: nothing left behind`);
+    }
+  }));
+
+// Fails without the fix: the init opens the planted /dev/ptmx (here /dev/zero), whose ioctls fail,
+// and exec --tty errors out ("unlock the pty").
+test('exec --tty opens the container\'s devpts even when the container replaced /dev/ptmx by a symlink', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const output = sb.createAndStart(id, sb.bundle((c) => (c.process.args = ['sh', '-c', 'rm -f /dev/ptmx && ln -s /dev/zero /dev/ptmx && echo planted; sleep 60'])));
+    await waitFor(() => readFileSync(output, 'utf8').includes('planted'), 10_000, () => 'the container to plant its /dev/ptmx');
+    const socket = await consoleSocket(sb);
+    try {
+      const exec = sb.tsrun(['exec', '--tty', '--console-socket', socket.path, '--detach', id, 'sh', '-c', 'tty; readlink /dev/ptmx']);
+      assert.is(exec.status, 0, exec.stderr);
+      const master = await socket.next();
+      try {
+        const out = drain(master);
+        assert.match(out, /^\/dev\/pts\/\d+$/m, `a pty of the container's devpts:\n${out}`);
+        assert.match(out, /^\/dev\/zero$/m, 'the planted symlink is still there');
+      } finally {
+        closeSync(master);
+      }
+    } finally {
+      socket.close();
+    }
+    sb.tsrun(['delete', '--force', id]).ok();
+  }));
+
+// Fails without the fix: the bind of the pty follows the volume's symlink and lands on the
+// container's /proc/sys/kernel/core_pattern: reading it then blocks on the pty, and the container
+// never stops (run: the test fails on its wait).
+test('CVE-2025-52565: a /dev/console that is a symlink is replaced, never followed by the bind of the pty', () =>
+  inSandbox(async (sb) => {
+    const dev = sb.file('dev-volume');
+    mkdirSync(dev);
+    symlinkSync('/proc/sys/kernel/core_pattern', join(dev, 'console'));
+    const corePattern = readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim();
+    const socket = await consoleSocket(sb);
+    try {
+      const id = sb.id();
+      const bundle = sb.bundle((c) => {
+        c.mounts = c.mounts.map((m: { destination: string }) => (m.destination === '/dev' ? { destination: '/dev', type: 'bind', source: dev, options: ['rbind'] } : m));
+        c.linux.maskedPaths = []; // the volume has no /dev/null to mask with
+        c.process.terminal = true;
+        c.process.args = ['sh', '-c', 'echo "core=$(cat /proc/sys/kernel/core_pattern)"; grep -c " /dev/console " /proc/self/mountinfo'];
+      });
+      const r = sb.tsrun(['create', '--bundle', bundle, '--console-socket', socket.path, id]);
+      assert.is(r.status, 0, r.stderr);
+      const master = await socket.next();
+      try {
+        sb.tsrun(['start', id]).ok();
+        await sb.waitForStatus(id, 'stopped');
+        const out = drain(master);
+        assert.match(out, new RegExp(`^core=${corePattern.replace(/[|.*+?^${}()[\]\\]/g, '\\$&')}$`, 'm'), out);
+        assert.match(out, /^1$/m, 'the pty is bound on /dev/console itself');
+      } finally {
+        closeSync(master);
+      }
+      sb.tsrun(['delete', id]).ok();
+      assert.is(readFileSync('/proc/sys/kernel/core_pattern', 'utf8').trim(), corePattern);
+    } finally {
+      socket.close();
+    }
+  }));
+
+// Fails without the fix: umount2("<rootfs>/a/b/c", UMOUNT_NOFOLLOW) follows the symlink b planted
+// under the mount on a and detaches the host's canary mount instead.
+test('unmounting below a rootfs never follows a symlink to a mount outside it', () =>
+  inSandbox((sb) => {
+    const rootfs = sb.file('rootfs');
+    const canary = sb.file('canary');
+    mkdirSync(join(rootfs, 'a', 'b', 'c'), { recursive: true });
+    mkdirSync(join(canary, 'c'), { recursive: true });
+    const mount = (...args: string[]) => assert.is(spawnSync('mount', args).status, 0, `mount ${args.join(' ')}`);
+    mount('-t', 'tmpfs', 'tsrun-test-inner', join(rootfs, 'a', 'b', 'c'));
+    mount('-t', 'tmpfs', 'tsrun-test-canary', join(canary, 'c'));
+    try {
+      // a mount over a hides the real a/b/c; in it, b is a symlink to the canary
+      mount('-t', 'tmpfs', 'tsrun-test-over', join(rootfs, 'a'));
+      symlinkSync(canary, join(rootfs, 'a', 'b'));
+      assert.equal(unmountBelow(rootfs), [], 'everything below the rootfs is unmounted');
+      const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
+      assert.ok(mountPoints.includes(join(canary, 'c')), 'the canary mount outside the rootfs is still there');
+    } finally {
+      spawnSync('umount', ['-l', join(canary, 'c')]);
+      unmountBelow(rootfs);
+    }
+  }));
+
+test('a container without a mount namespace is refused while CAP_SYS_CHROOT is in its bounding set', () =>
+  inSandbox(async (sb) => {
+    const withoutMountNamespace = (caps: string[]) =>
+      sb.bundle((c) => {
+        c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'mount');
+        c.process.capabilities = { bounding: caps, effective: caps, permitted: caps };
+        c.process.args = ['sh', '-c', 'echo ran'];
+      }, { copyRootfs: true });
+    const id = sb.id();
+    const r = sb.tsrun(['create', '--bundle', withoutMountNamespace(['CAP_KILL', 'CAP_SYS_CHROOT']), id]);
+    assert.is(r.status, 2, r.stderr);
+    assert.match(r.stderr, /process\.capabilities\.bounding\[1\]/);
+    assert.match(r.stderr, /CAP_SYS_CHROOT/);
+    assert.not.ok(existsSync(join(sb.root, id)), 'nothing left behind');
+    assert.match(await sb.runToEnd(withoutMountNamespace(['CAP_KILL'])), /^ran$/m, 'without the capability it runs');
+  }));
+
+test.run();
