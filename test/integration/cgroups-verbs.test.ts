@@ -95,13 +95,15 @@ test('kill --all reaches processes that left the init process group; delete remo
 test('cgroupsPath: relative to tsrun\'s own cgroup, or absolute', () =>
   inSandbox(async (sb) => {
     const name = `tsrun-test-${sb.id('rel')}`;
+    const own = cgroupDir(process.pid, 'pids');
+    // cgroup v2 enables no controller below a cgroup that holds processes (tsrun's own), unless it is the root
+    const limited = versionOf('pids') === 1 || own === cgroupDir(1, 'pids');
     const { id, pid } = start(sb, (c) => {
       c.linux.cgroupsPath = name;
-      c.linux.resources = { pids: { limit: 9 } };
+      if (limited) c.linux.resources = { pids: { limit: 9 } };
     });
-    const own = cgroupDir(process.pid, 'pids');
     assert.is(cgroupDir(pid, 'pids'), join(own, name), 'below the cgroup tsrun runs in');
-    assert.is(cgroupFile(pid, 'pids', 'pids.max'), '9');
+    if (limited) assert.is(cgroupFile(pid, 'pids', 'pids.max'), '9');
     sb.tsrun(['delete', '--force', id]).ok();
     assert.not.ok(existsSync(join(own, name)));
 

@@ -1,7 +1,9 @@
 // linux.resources applied to real cgroups and read back from the host's cgroup files, on a hybrid
 // host (v1 files) or a pure cgroup v2 one (v2 files); the seeds' demonstrations (a fork bomb held
 // by pids.max, a memory hog OOM-killed by memory.max) run for real.
-import { existsSync, readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { HAS_2MB_HUGEPAGES, PURE_V2, cgroup2Dir, cgroupDir, cgroupFile, hasController, someDisk, versionOf } from './cgroups-host.ts';
@@ -128,6 +130,25 @@ test('device rules: mknod of a device only when a rule allows it (devices.allow 
     assert.match(output, /Operation not permitted/);
     assert.match(output, /^\s*1$/m, 'the default devices stay usable');
   }));
+
+test('BPF device program: filters opens in a cgroup2 directory; a replacement detaches the old program', async () => {
+  // Exercised directly, so that a hybrid host (whose containers use v1 devices files) tests it too.
+  const { devicesV2 } = await import('../../src/cgroups/v2.ts');
+  const { deviceRules } = await import('../../src/cgroups/devices.ts');
+  const v2 = cgroup2Dir(process.pid);
+  const dir = join(v2, `tsrun-test-bpf-${process.pid}`);
+  mkdirSync(dir);
+  // a shell inside the cgroup opens /dev/zero and /dev/null, then leaves it
+  const probe = () => execFileSync('sh', ['-c', `echo $$ > ${dir}/cgroup.procs; head -c 1 /dev/zero | wc -c; : < /dev/null && echo null=ok; echo $$ > ${v2}/cgroup.procs`], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  try {
+    devicesV2(dir, [...deviceRules([{ allow: false, access: 'rwm' }]), { allow: false, type: 'c', major: 1, minor: 5, access: 'r' }]);
+    assert.match(probe(), /^0\nnull=ok$/m, 'reading /dev/zero is denied by the last rule, /dev/null stays allowed');
+    devicesV2(dir, deviceRules([{ allow: false, access: 'rwm' }]));
+    assert.match(probe(), /^1\nnull=ok$/m, 'the replacement alone decides');
+  } finally {
+    rmdirSync(dir);
+  }
+});
 
 test('fork bomb: pids.max holds it, the container and the host stay responsive', () =>
   inSandbox(async (sb) => {
