@@ -5,6 +5,8 @@ import { v1DeviceRule } from './devices.ts';
 import { hasFile, readNumber, writeFile } from './files.ts';
 
 type Value = string | number | bigint;
+/** v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages); anything this large counts as none. */
+const V1_UNLIMITED = 1n << 62n;
 const isSet = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
 /** realtime fields are plain integers in runc: 0 cannot be told from unset */
 const nonZero = (v: Int64 | undefined) => isSet(v) && BigInt(v) !== 0n;
@@ -39,11 +41,13 @@ export function memoryV1(dir: string, m: NonNullable<LinuxResources['memory']>, 
       throw new TsrunError('ERR_CGROUP', `${field}.swap: this kernel does not account swap (no memory.memsw.limit_in_bytes; boot with swapaccount=1)`);
     }
     if (hasFile(dir, 'memory.memsw.limit_in_bytes')) writes.push(['memory.memsw.limit_in_bytes', m.swap, `${field}.swap`]);
-  } else if (isSet(m.limit) && update) {
-    // A new limit above the old memory+swap limit would be refused: keep "no swap" if that is what it was.
-    const oldLimit = readNumber(dir, 'memory.limit_in_bytes');
-    const oldSwap = readNumber(dir, 'memory.memsw.limit_in_bytes');
-    if (oldSwap !== undefined && (oldSwap === oldLimit || oldSwap < BigInt(m.limit))) writes.push(['memory.memsw.limit_in_bytes', m.limit, `${field}.limit`]);
+  } else if (isSet(m.limit) && hasFile(dir, 'memory.memsw.limit_in_bytes')) {
+    // memory+swap must stay >= memory: an unlimited memory takes swap along (as runc does); a
+    // limit above the old memory+swap raises it, and an explicit "no swap" stays no swap.
+    const limit = BigInt(m.limit);
+    const oldLimit = readNumber(dir, 'memory.limit_in_bytes') ?? V1_UNLIMITED;
+    const oldSwap = readNumber(dir, 'memory.memsw.limit_in_bytes') ?? V1_UNLIMITED;
+    if (limit === -1n || oldSwap < limit || (oldSwap === oldLimit && oldLimit < V1_UNLIMITED)) writes.push(['memory.memsw.limit_in_bytes', limit, `${field}.limit`]);
   }
   writeEitherOrder(dir, writes);
   if (isSet(m.reservation)) writeFile(dir, 'memory.soft_limit_in_bytes', m.reservation, `${field}.reservation`);

@@ -38,7 +38,7 @@ export const verb: Verb = {
   ].join('\n'),
   async run(args, global) {
     const options = Object.fromEntries(FLAGS.map(([flag]) => [flag, { type: 'string' as const }]));
-    const { values, positionals } = parseVerbArgs('update', args, { resources: { type: 'string', short: 'r' }, ...options }, { min: 1, max: 1, names: 'ID' });
+    const { values, positionals } = parseVerbArgs('update', joinNegativeValues(args), { resources: { type: 'string', short: 'r' }, ...options }, { min: 1, max: 1, names: 'ID' });
     const resources = values.resources === undefined ? {} : readResources(values.resources as string);
     for (const [flag, path, kind] of FLAGS) {
       const text = (values as Record<string, string | undefined>)[flag];
@@ -51,6 +51,17 @@ export const verb: Verb = {
     return 0;
   },
 };
+
+/** "--memory -1" → "--memory=-1": runc takes -1 (unlimited) as a flag's value, parseArgs would see a flag. */
+function joinNegativeValues(args: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const flag = args[i].replace(/^--?/, '');
+    if (args[i].startsWith('-') && FLAGS.some(([f]) => f === flag) && /^-\d+$/.test(args[i + 1] ?? '')) out.push(`--${flag}=${args[++i]}`);
+    else out.push(args[i]);
+  }
+  return out;
+}
 
 function readResources(file: string): LinuxResources {
   let text: string;

@@ -54,6 +54,8 @@ test('update changes the limits of a running container; bad input changes nothin
     assert.match(invalid.stderr, /pids\.limit/);
     assert.is(cgroupFile(pid, 'pids', 'pids.max'), '7');
     assert.is(sb.tsrun(['update', '--pids-limit', '5', sb.id('missing')]).status, 1, 'no such container');
+    sb.tsrun(['update', '--memory', '-1', id]).ok();
+    assert.ok(['max', '9223372036854771712'].includes(memoryLimit(pid)), '-1: unlimited');
     sb.tsrun(['delete', '--force', id]).ok();
   }));
 
