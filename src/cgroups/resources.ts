@@ -57,7 +57,8 @@ export function applyResources(placements: Placement[], resources: LinuxResource
     else if (v2) devicesV2(v2.dir, rules);
     else need(placements, 'devices', 'linux.resources.devices');
   }
-  if (isSet(r.pids?.limit)) {
+  // 0 leaves the limit alone (runc's reading), a negative value removes it
+  if (isSet(r.pids?.limit) && BigInt(r.pids.limit) !== 0n) {
     const p = need(placements, 'pids', 'linux.resources.pids');
     writeFile(p.dir, 'pids.max', BigInt(r.pids.limit) > 0n ? r.pids.limit : 'max', 'linux.resources.pids.limit');
   }
