@@ -1,12 +1,17 @@
 // linux.resources.devices: which device nodes the container may open (r, w) or create (m).
 // The rules are evaluated in config order, the last matching rule wins, and nothing is allowed
-// unless a rule allows it. The v1 driver replays them into devices.allow/deny; cgroup v2 has no
+// unless a rule allows it; like runc, tsrun applies them (the defaults at least) to every container. The v1 driver replays them into devices.allow/deny; cgroup v2 has no
 // devices files, so the same rules become a BPF_PROG_TYPE_CGROUP_DEVICE program (built here,
 // loaded and attached by native-shim/bpf.c), laid out like runc's and crun's.
 import type { Int64, LinuxDeviceCgroup } from '../spec/types.ts';
 
-/** Devices every container may use whatever its rules say (runc's list): the spec's default devices and ptys. */
+/**
+ * Devices every container may use whatever its rules say (runc's list): creating any node (using
+ * one is what the rules decide), the spec's default devices, the console and ptys.
+ */
 const DEFAULT_ALLOWED: LinuxDeviceCgroup[] = [
+  { allow: true, type: 'c', access: 'm' },
+  { allow: true, type: 'b', access: 'm' },
   { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, // null
   { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }, // zero
   { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }, // full

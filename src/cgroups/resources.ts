@@ -49,7 +49,8 @@ const isSet = <T>(v: T | undefined | null): v is T => v !== undefined && v !== n
 export function applyResources(placements: Placement[], resources: LinuxResources | undefined, devices: CreatedDevices = [], options: ApplyOptions = {}): void {
   const r = resources ?? {};
   const update = options.update ?? false;
-  if (r.devices !== undefined) {
+  // create always filters devices, as runc does; update leaves the filter alone
+  if (!update) {
     const rules = deviceRules(r.devices, devices);
     const v1 = placements.find((p) => p.version === 1 && p.controllers.includes('devices'));
     const v2 = placements.find((p) => p.version === 2);

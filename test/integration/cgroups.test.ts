@@ -110,25 +110,38 @@ test('a controller the host lacks is an error naming the field, and nothing is l
     assert.is(sb.tsrun(['state', id]).status, 1, 'no state');
   }));
 
-test('device rules: mknod of a device only when a rule allows it (devices.allow on v1, BPF on v2)', () =>
+test('device rules: a device opens only when a rule allows it (devices.allow on v1, BPF on v2)', () =>
   inSandbox(async (sb) => {
+    // misc minors 240 and 241 are reserved for local use: a node that passes the filter fails to
+    // open with ENODEV (no such device), one the filter stops with EPERM
+    const open = (node: string) => `head -c 0 ${node} && echo ${node}=opened`;
     const output = await sb.runToEnd(
       sb.bundle((c) => {
         for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_MKNOD');
         c.linux.resources = {
           devices: [
             { allow: false, access: 'rwm' },
-            { allow: true, type: 'c', major: 10, minor: 200, access: 'm' },
+            { allow: true, type: 'c', major: 10, minor: 240, access: 'r' },
             { allow: false, type: 'c', major: 1, minor: 9, access: 'r' }, // a default device: the defaults come after and win
           ],
         };
-        c.process.args = ['sh', '-c', 'exec 2>&1; mknod /dev/a c 10 200 && echo a=ok; mknod /dev/b c 10 201 || echo b=denied; head -c 1 /dev/urandom | wc -c'];
+        c.process.args = ['sh', '-c', `exec 2>&1; mknod /dev/a c 10 240 && mknod /dev/b c 10 241 && echo made; ${open('/dev/a')}; ${open('/dev/b')}; head -c 1 /dev/urandom | wc -c`];
       }),
     );
-    assert.match(output, /^a=ok$/m);
-    assert.match(output, /^b=denied$/m);
-    assert.match(output, /Operation not permitted/);
+    assert.match(output, /^made$/m, 'creating nodes is always allowed (runc)');
+    assert.match(output, /\/dev\/a: No such device/, 'the allowed device passes the filter');
+    assert.match(output, /\/dev\/b: Operation not permitted/, 'the other one is stopped by it');
     assert.match(output, /^\s*1$/m, 'the default devices stay usable');
+    // without any rule in the config the defaults still apply (runc): deny everything else
+    const plain = await sb.runToEnd(
+      sb.bundle((c) => {
+        for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_MKNOD');
+        delete c.linux.resources;
+        c.process.args = ['sh', '-c', `exec 2>&1; mknod /dev/a c 10 240; ${open('/dev/a')}; head -c 1 /dev/zero | wc -c`];
+      }),
+    );
+    assert.match(plain, /\/dev\/a: Operation not permitted/);
+    assert.match(plain, /^\s*1$/m);
   }));
 
 test('BPF device program: filters opens in a cgroup2 directory; a replacement detaches the old program', async () => {
