@@ -27,19 +27,46 @@ function freezerOf(placements: Placement[]): FreezerFile {
   throw new TsrunError('ERR_CGROUP', 'the container has no freezer: neither a v1 freezer hierarchy nor cgroup.freeze');
 }
 
+/** One attempt: writes the wanted state and tells whether the kernel has reached it. */
+function trySetFrozen(freezer: FreezerFile, frozen: boolean): boolean {
+  const { file, value } = freezer.settled(frozen);
+  try {
+    // v1 FREEZING can stall while a task is in an uninterruptible sleep: writing again retries it.
+    writeFileSync(freezer.file, frozen ? freezer.frozen : freezer.thawed);
+    return readFileSync(file, 'utf8').split('\n').some((line) => line.trim() === value);
+  } catch (err) {
+    throw systemError(`${frozen ? 'freeze' : 'thaw'} ${freezer.file}`, err, 'ERR_CGROUP');
+  }
+}
+
+function settleTimeout(freezer: FreezerFile, frozen: boolean, timeoutMs: number): TsrunError {
+  return new TsrunError('ERR_CGROUP', `${frozen ? 'freeze' : 'thaw'}: ${freezer.file} did not settle in ${timeoutMs} ms`);
+}
+
 export async function setFrozen(placements: Placement[], frozen: boolean, timeoutMs = 10_000): Promise<void> {
   const freezer = freezerOf(placements);
-  const { file, value } = freezer.settled(frozen);
   const deadline = Date.now() + timeoutMs;
-  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    try {
-      // v1 FREEZING can stall while a task is in an uninterruptible sleep: writing again retries it.
-      writeFileSync(freezer.file, frozen ? freezer.frozen : freezer.thawed);
-      if (readFileSync(file, 'utf8').split('\n').some((line) => line.trim() === value)) return;
-    } catch (err) {
-      throw systemError(`${frozen ? 'freeze' : 'thaw'} ${freezer.file}`, err, 'ERR_CGROUP');
-    }
-    if (Date.now() > deadline) throw new TsrunError('ERR_CGROUP', `${frozen ? 'freeze' : 'thaw'}: ${freezer.file} did not settle in ${timeoutMs} ms`);
+  for (let delay = 1; !trySetFrozen(freezer, frozen); delay = Math.min(delay * 2, 50)) {
+    if (Date.now() > deadline) throw settleTimeout(freezer, frozen, timeoutMs);
     await new Promise((r) => setTimeout(r, delay));
+  }
+}
+
+/** setFrozen for synchronous callers (kill --all): blocks this thread while the kernel settles. */
+export function setFrozenSync(placements: Placement[], frozen: boolean, timeoutMs = 10_000): void {
+  const freezer = freezerOf(placements);
+  const deadline = Date.now() + timeoutMs;
+  for (let delay = 1; !trySetFrozen(freezer, frozen); delay = Math.min(delay * 2, 50)) {
+    if (Date.now() > deadline) throw settleTimeout(freezer, frozen, timeoutMs);
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
+  }
+}
+
+export function hasFreezer(placements: Placement[]): boolean {
+  try {
+    freezerOf(placements);
+    return true;
+  } catch {
+    return false;
   }
 }

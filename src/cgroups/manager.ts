@@ -78,16 +78,19 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
 
 /**
  * cgroup v2: a child can use only the controllers its parent enables in cgroup.subtree_control.
- * Enabling can fail on an existing cgroup that holds processes; the container then lacks that
- * controller, and a resource that needs it is reported when it is applied.
+ * Each is enabled on its own, since one refused controller fails a whole write. Enabling fails in
+ * a cgroup that holds processes (other than the root); the container then lacks that controller,
+ * and a resource that needs it is reported when it is applied.
  */
 function enableControllers(dir: string): void {
-  const wanted = v2Controllers(dir).map((c) => `+${c}`).join(' ');
-  if (!wanted) return;
-  try {
-    writeFileSync(join(dir, 'cgroup.subtree_control'), wanted);
-  } catch {
-    // see above
+  const enabled = new Set(readFileSync(join(dir, 'cgroup.subtree_control'), 'utf8').split(/\s+/));
+  for (const controller of v2Controllers(dir)) {
+    if (enabled.has(controller)) continue;
+    try {
+      writeFileSync(join(dir, 'cgroup.subtree_control'), `+${controller}`);
+    } catch {
+      // see above
+    }
   }
 }
 

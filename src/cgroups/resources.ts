@@ -1,10 +1,16 @@
 // linux.resources written to cgroup files. Each controller goes to the hierarchy that has it: a v1
-// hierarchy of its own, or the cgroup2 mount (on a hybrid host, whichever holds the controller).
-// What tsrun cannot apply is refused before the container exists (see src/spec/unsupported.ts).
-import { readFileSync, writeFileSync } from 'node:fs';
+// hierarchy of its own (src/cgroups/v1.ts), or the cgroup2 mount (src/cgroups/v2.ts); on a hybrid
+// host, whichever holds the controller. A resource whose controller the host lacks is an error
+// only when the config asks for it.
+import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { TsrunError, systemError } from '../errors.ts';
-import type { Int64, LinuxResources, LinuxDeviceCgroup } from '../spec/types.ts';
+import { TsrunError } from '../errors.ts';
+import type { Int64, LinuxResources } from '../spec/types.ts';
+import { hugepageSize } from './convert.ts';
+import { deviceRules } from './devices.ts';
+import { hasFile, writeFile } from './files.ts';
+import { blkioV1, cpuV1, devicesV1, memoryV1, netClsV1, netPrioV1, type BlockIO, type Network } from './v1.ts';
+import { cpuV2, devicesV2, ioV2, memoryV2, unifiedV2 } from './v2.ts';
 
 /** A cgroup directory and the controllers it offers. */
 export interface Placement {
@@ -13,120 +19,109 @@ export interface Placement {
   controllers: string[];
 }
 
-/** Devices every container may use whatever its rules say (runc's list): the spec's default devices and ptys. */
-const DEFAULT_ALLOWED: LinuxDeviceCgroup[] = [
-  { allow: true, type: 'c', major: 1, minor: 3, access: 'rwm' }, // null
-  { allow: true, type: 'c', major: 1, minor: 5, access: 'rwm' }, // zero
-  { allow: true, type: 'c', major: 1, minor: 7, access: 'rwm' }, // full
-  { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' }, // random
-  { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' }, // urandom
-  { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' }, // tty
-  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' }, // console
-  { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // ptmx
-  { allow: true, type: 'c', major: 136, access: 'rwm' }, // pts/*
-];
+/** linux.devices: the devices created in the container are always allowed */
+type CreatedDevices = { type: string; major?: Int64; minor?: Int64 }[];
 
-function find(placements: Placement[], controller: string): Placement | undefined {
-  return placements.find((p) => p.controllers.includes(controller));
+export interface ApplyOptions {
+  /** changing a running container (`update`): memory.checkBeforeUpdate applies */
+  update?: boolean;
 }
 
-function write(dir: string, file: string, value: string | number | bigint): void {
-  try {
-    writeFileSync(join(dir, file), String(value));
-  } catch (err) {
-    throw systemError(`write ${value} to cgroup file ${join(dir, file)}`, err, 'ERR_CGROUP');
-  }
+/** The cgroup v2 name of a v1 controller where they differ. */
+const V2_NAME: Record<string, string> = { blkio: 'io' };
+
+/** The placement that serves `controller`: its v1 hierarchy first, else the cgroup2 directory if it has it enabled. */
+export function placementOf(placements: Placement[], controller: string): Placement | undefined {
+  return (
+    placements.find((p) => p.version === 1 && p.controllers.includes(controller)) ??
+    placements.find((p) => p.version === 2 && p.controllers.includes(V2_NAME[controller] ?? controller))
+  );
 }
 
 function need(placements: Placement[], controller: string, field: string): Placement {
-  const p = find(placements, controller);
-  if (!p) throw new TsrunError('ERR_CGROUP', `${field}: the ${controller} cgroup controller is not available on this host`);
+  const p = placementOf(placements, controller);
+  if (!p) throw new TsrunError('ERR_CGROUP', `${field}: the ${controller} cgroup controller is not available on this host (neither a v1 hierarchy nor enabled in cgroup v2)`);
   return p;
 }
 
-/** The config's device rules, then the default devices and linux.devices: last match wins. */
-export function deviceRules(resources: LinuxResources | undefined, devices: { type: string; major?: Int64; minor?: Int64 }[] = []): LinuxDeviceCgroup[] {
-  return [
-    ...(resources?.devices ?? []),
-    ...DEFAULT_ALLOWED,
-    ...devices.filter((d) => d.type !== 'p').map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' })),
-  ];
-}
+const isSet = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
 
-function v1DeviceRule(rule: LinuxDeviceCgroup): string {
-  const id = (n: Int64 | undefined) => (n === undefined || Number(n) === -1 ? '*' : String(n));
-  return `${rule.type ?? 'a'} ${id(rule.major)}:${id(rule.minor)} ${rule.access ?? 'rwm'}`;
-}
-
-export function applyResources(placements: Placement[], resources: LinuxResources | undefined, devices: { type: string; major?: Int64; minor?: Int64 }[] = []): void {
+export function applyResources(placements: Placement[], resources: LinuxResources | undefined, devices: CreatedDevices = [], options: ApplyOptions = {}): void {
   const r = resources ?? {};
-  if (r.devices !== undefined) {
-    const p = need(placements, 'devices', 'linux.resources.devices');
-    if (p.version === 2) throw new TsrunError('ERR_NOT_SUPPORTED', 'not supported: linux.resources.devices on a cgroup v2 hierarchy');
-    // Start from nothing, then replay the rules in order, so that the last matching rule wins.
-    write(p.dir, 'devices.deny', 'a');
-    for (const rule of deviceRules(r, devices)) write(p.dir, rule.allow ? 'devices.allow' : 'devices.deny', v1DeviceRule(rule));
+  const update = options.update ?? false;
+  // create always filters devices, as runc does; update leaves the filter alone
+  if (!update) {
+    const rules = deviceRules(r.devices, devices);
+    const v1 = placements.find((p) => p.version === 1 && p.controllers.includes('devices'));
+    const v2 = placements.find((p) => p.version === 2);
+    if (v1) devicesV1(v1.dir, rules);
+    else if (v2) devicesV2(v2.dir, rules);
+    else need(placements, 'devices', 'linux.resources.devices');
   }
-  if (r.pids?.limit !== undefined) {
+  // 0 leaves the limit alone (runc's reading), a negative value removes it
+  if (isSet(r.pids?.limit) && BigInt(r.pids.limit) !== 0n) {
     const p = need(placements, 'pids', 'linux.resources.pids');
-    write(p.dir, 'pids.max', Number(r.pids.limit) > 0 ? r.pids.limit : 'max');
+    writeFile(p.dir, 'pids.max', BigInt(r.pids.limit) > 0n ? r.pids.limit : 'max', 'linux.resources.pids.limit');
   }
-  if (r.memory) applyMemory(need(placements, 'memory', 'linux.resources.memory'), r.memory);
+  if (r.memory && hasAny(r.memory, ['limit', 'reservation', 'swap', 'swappiness', 'disableOOMKiller'])) {
+    const p = need(placements, 'memory', 'linux.resources.memory');
+    (p.version === 1 ? memoryV1 : memoryV2)(p.dir, r.memory, update);
+  }
   if (r.cpu) applyCpu(placements, r.cpu);
+  const blockIO = r.blockIO as BlockIO | undefined;
+  if (blockIO && hasAny(blockIO, ['weight', 'leafWeight', 'weightDevice', 'throttleReadBpsDevice', 'throttleWriteBpsDevice', 'throttleReadIOPSDevice', 'throttleWriteIOPSDevice'])) {
+    const p = need(placements, 'blkio', 'linux.resources.blockIO');
+    (p.version === 1 ? blkioV1 : ioV2)(p.dir, blockIO);
+  }
+  for (const [i, h] of (r.hugepageLimits ?? []).entries()) {
+    const field = `linux.resources.hugepageLimits[${i}]`;
+    const p = need(placements, 'hugetlb', field);
+    const size = hugepageSize(h.pageSize);
+    if (p.version === 1) writeFile(p.dir, `hugetlb.${size}.limit_in_bytes`, h.limit, field);
+    else {
+      writeFile(p.dir, `hugetlb.${size}.max`, h.limit, field);
+      // the reservation limit too, or reserved but unfaulted pages escape the limit (runc does the same)
+      if (hasFile(p.dir, `hugetlb.${size}.rsvd.max`)) writeFile(p.dir, `hugetlb.${size}.rsvd.max`, h.limit, field);
+    }
+  }
+  const network = r.network as Network | undefined;
+  if (isSet(network?.classID)) netClsV1(needV1(placements, 'net_cls', 'linux.resources.network.classID'), network);
+  if (network?.priorities?.length) netPrioV1(needV1(placements, 'net_prio', 'linux.resources.network.priorities'), network);
+  const rdma = r.rdma as Record<string, { hcaHandles?: number; hcaObjects?: number }> | undefined;
+  for (const [device, limits] of Object.entries(rdma ?? {})) {
+    const field = `linux.resources.rdma[${JSON.stringify(device)}]`;
+    if (!/^[\w.:-]+$/.test(device)) throw new TsrunError('ERR_CONFIG_INVALID', `${field}: not a device name`);
+    const values = [isSet(limits.hcaHandles) && `hca_handle=${limits.hcaHandles}`, isSet(limits.hcaObjects) && `hca_object=${limits.hcaObjects}`].filter(Boolean);
+    if (values.length) writeFile(need(placements, 'rdma', field).dir, 'rdma.max', `${device} ${values.join(' ')}`, field);
+  }
+  if (r.unified && Object.keys(r.unified).length) {
+    const v2 = placements.find((p) => p.version === 2);
+    if (!v2) throw new TsrunError('ERR_CGROUP', 'linux.resources.unified: this host has no cgroup v2 hierarchy');
+    unifiedV2(v2.dir, r.unified, v2.controllers);
+  }
 }
 
-const isSet = (v: unknown): v is number | bigint => v !== undefined && v !== null;
-/** -1 means unlimited in the spec. */
-const limit = (v: number | bigint, v2: boolean) => (BigInt(v) < 0n ? (v2 ? 'max' : '-1') : v);
-
-function applyMemory(p: Placement, m: NonNullable<LinuxResources['memory']>): void {
-  const v2 = p.version === 2;
-  if (v2) {
-    if (isSet(m.limit)) write(p.dir, 'memory.max', limit(m.limit, true));
-    if (isSet(m.reservation)) write(p.dir, 'memory.low', limit(m.reservation, true));
-    // v1's swap is memory+swap; v2's memory.swap.max is swap alone (runc's conversion).
-    if (isSet(m.swap)) {
-      const swap = BigInt(m.swap);
-      const mem = isSet(m.limit) ? BigInt(m.limit) : -1n;
-      write(p.dir, 'memory.swap.max', swap < 0n ? 'max' : mem < 0n ? swap : swap - mem);
-    }
-    return;
-  }
-  // memsw must stay >= the memory limit at every step: raise memsw first when growing.
-  const writes: [string, number | bigint | string][] = [];
-  if (isSet(m.limit)) writes.push(['memory.limit_in_bytes', limit(m.limit, false)]);
-  if (isSet(m.swap)) writes.push(['memory.memsw.limit_in_bytes', limit(m.swap, false)]);
-  try {
-    for (const [file, value] of writes) write(p.dir, file, value);
-  } catch {
-    for (const [file, value] of writes.reverse()) write(p.dir, file, value);
-  }
-  if (isSet(m.reservation)) write(p.dir, 'memory.soft_limit_in_bytes', limit(m.reservation, false));
-  if (isSet(m.swappiness)) write(p.dir, 'memory.swappiness', m.swappiness);
-  if (m.disableOOMKiller) write(p.dir, 'memory.oom_control', '1');
+function needV1(placements: Placement[], controller: string, field: string): string {
+  const p = placements.find((q) => q.version === 1 && q.controllers.includes(controller));
+  if (!p) throw new TsrunError('ERR_CGROUP', `${field}: the ${controller} cgroup controller is not available on this host (cgroup v2 has no equivalent)`);
+  return p.dir;
 }
 
 function applyCpu(placements: Placement[], c: NonNullable<LinuxResources['cpu']>): void {
-  if (isSet(c.shares) || isSet(c.quota) || isSet(c.period)) {
+  if (hasAny(c, ['shares', 'quota', 'period', 'burst', 'idle', 'realtimeRuntime', 'realtimePeriod'])) {
     const p = need(placements, 'cpu', 'linux.resources.cpu');
-    if (p.version === 2) {
-      // runc's and crun's conversion of shares [2, 262144] to weight [1, 10000]
-      if (isSet(c.shares)) write(p.dir, 'cpu.weight', 1 + Math.floor(((Number(c.shares) - 2) * 9999) / 262142));
-      if (isSet(c.quota) || isSet(c.period)) {
-        const quota = isSet(c.quota) && BigInt(c.quota) > 0n ? String(c.quota) : 'max';
-        write(p.dir, 'cpu.max', isSet(c.period) ? `${quota} ${c.period}` : quota);
-      }
-    } else {
-      if (isSet(c.shares)) write(p.dir, 'cpu.shares', c.shares);
-      if (isSet(c.period)) write(p.dir, 'cpu.cfs_period_us', c.period);
-      if (isSet(c.quota)) write(p.dir, 'cpu.cfs_quota_us', c.quota);
-    }
+    (p.version === 1 ? cpuV1 : cpuV2)(p.dir, c);
   }
   if (c.cpus || c.mems) {
     const p = need(placements, 'cpuset', 'linux.resources.cpu.cpus');
-    if (c.cpus) write(p.dir, 'cpuset.cpus', c.cpus);
-    if (c.mems) write(p.dir, 'cpuset.mems', c.mems);
+    if (c.cpus) writeFile(p.dir, 'cpuset.cpus', c.cpus, 'linux.resources.cpu.cpus');
+    if (c.mems) writeFile(p.dir, 'cpuset.mems', c.mems, 'linux.resources.cpu.mems');
   }
+}
+
+function hasAny(object: object, keys: string[]): boolean {
+  const o = object as Record<string, unknown>;
+  return keys.some((k) => isSet(o[k]) && !(Array.isArray(o[k]) && (o[k] as unknown[]).length === 0));
 }
 
 /** The controllers a cgroup2 directory can use. */

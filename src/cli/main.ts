@@ -21,6 +21,8 @@ const VERBS: Record<string, () => Promise<{ verb: Verb }>> = {
   ps: () => import('./ps.ts'),
   exec: () => import('./exec.ts'),
   features: () => import('./features.ts'),
+  update: () => import('./update.ts'),
+  events: () => import('./events.ts'),
 };
 
 const GLOBAL_HELP = `tsrun: an OCI container runtime
@@ -41,6 +43,8 @@ commands:
   ps        list the processes of a container
   exec      run a new process in a running container
   features  print what this runtime implements, as JSON
+  update    change the resource limits of a container
+  events    print the container's resource usage and OOM events as JSON
 
 global options:
   --root DIR              state directory (default ${DEFAULT_ROOT}; $XDG_RUNTIME_DIR/tsrun when not root)

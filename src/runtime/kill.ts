@@ -1,4 +1,4 @@
-import { containerPids } from '../cgroups/manager.ts';
+import { signalAll } from '../cgroups/signal.ts';
 import { TsrunError } from '../errors.ts';
 import { validateId } from '../state/id.ts';
 import { observeStatus } from '../state/status.ts';
@@ -14,14 +14,7 @@ export function kill(rt: Runtime, id: string, signal: number, all = false): void
     if (!record.cgroups.dirs.length) {
       throw new TsrunError('ERR_STATE', `container ${id} has no cgroup (an unprivileged user without a delegated cgroup created it): kill --all finds a container's processes through its cgroup`);
     }
-    // Every process of the cgroup, also those that left the init's process group or session.
-    for (const pid of containerPids(record.cgroups.dirs)) {
-      try {
-        process.kill(pid, signal);
-      } catch {
-        // exited meanwhile
-      }
-    }
+    signalAll(record.cgroups.placements, record.cgroups.dirs, signal, status === 'paused');
     return;
   }
   try {

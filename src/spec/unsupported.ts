@@ -19,15 +19,6 @@ export const UNSUPPORTED: readonly string[] = [
   'linux.personality',
   'linux.netDevices',
   'linux.memoryPolicy',
-  'linux.resources.blockIO',
-  'linux.resources.hugepageLimits',
-  'linux.resources.network',
-  'linux.resources.rdma',
-  'linux.resources.unified',
-  'linux.resources.cpu.realtimeRuntime',
-  'linux.resources.cpu.realtimePeriod',
-  'linux.resources.cpu.idle',
-  'linux.resources.cpu.burst',
 ];
 
 /** Fields that ask for something even when empty: `"intelRdt": {}` means a resctrl group named after the container. */
@@ -36,8 +27,8 @@ const PRESENCE_COUNTS: ReadonlySet<string> = new Set(['linux.intelRdt']);
 /**
  * Valid fields that tsrun reads and deliberately leaves alone, as runc does: kernel memory limits
  * (deprecated by the kernel, ignored by runc since 1.0), memory.useHierarchy (always on in cgroup
- * v2; runc does not apply it), memory.checkBeforeUpdate (about updating a running container's
- * limits, which tsrun has no verb for) and SELinux labels (SELinux is not enabled on the hosts
+ * v2; runc does not apply it), memory.checkBeforeUpdate (read by `update` only, see
+ * src/cgroups/v1.ts) and SELinux labels (SELinux is not enabled on the hosts
  * tsrun runs on; runc skips labels when SELinux is off). Listed for the reader and the tests;
  * nothing refuses them.
  */
