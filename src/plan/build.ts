@@ -69,6 +69,8 @@ export interface BuildContext {
   /** the container's cgroup dirs (from createCgroups) */
   cgroups: { placements: Placement[] };
   host: { capLastCap: number; hostUid: number; hostGid: number; kindOf(path: string): 'dir' | 'file' | 'missing' };
+  /** the operator accepts a container without a mount namespace that keeps CAP_SYS_CHROOT */
+  allowChrootOnly?: boolean;
 }
 
 export function buildPlan(config: Spec, ctx: BuildContext): Plan {
@@ -90,7 +92,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   // Without a mount namespace (the config shares the host's) the mounts go to the host mount table
   // under the rootfs, as the config asks; / of the host is never touched and delete unmounts them.
   const ownMounts = ns.byType.has('mount');
-  checkChrootOnly(config, ownMounts);
+  checkChrootOnly(config, ownMounts, ctx.allowChrootOnly ?? false);
   const container: ContainerStep[] = [
     ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
     { op: 'bindRootfs', path: ctx.rootfs },

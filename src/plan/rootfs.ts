@@ -39,16 +39,17 @@ export function planPathRestrictions(config: Spec): ContainerStep[] {
 /**
  * Without a mount namespace the container is only chrooted into its rootfs, in the host's mount
  * table, and a process that may call chroot(2) leaves a chroot at will (chroot into a subdirectory,
- * then walk up past the old root). Such a container must not keep CAP_SYS_CHROOT.
+ * then walk up past the old root). Such a container must not keep CAP_SYS_CHROOT, unless the
+ * operator accepts that (`allowed`, from TSRUN_ALLOW_CHROOT_ONLY=1, as runc and crun run it).
  */
-export function checkChrootOnly(config: Spec, ownMounts: boolean): void {
-  if (ownMounts) return;
+export function checkChrootOnly(config: Spec, ownMounts: boolean, allowed: boolean): void {
+  if (ownMounts || allowed) return;
   const bounding = config.process?.capabilities?.bounding ?? [];
   const i = bounding.indexOf('CAP_SYS_CHROOT');
   if (i >= 0) {
     throw unsupported(
       `process.capabilities.bounding[${i}]`,
-      'CAP_SYS_CHROOT in a container without a mount namespace (it is only chrooted, and the capability escapes a chroot): add a mount namespace to linux.namespaces or drop the capability',
+      'CAP_SYS_CHROOT in a container without a mount namespace (it is only chrooted, and the capability escapes a chroot): add a mount namespace to linux.namespaces or drop the capability (or set TSRUN_ALLOW_CHROOT_ONLY=1 to accept it)',
     );
   }
 }

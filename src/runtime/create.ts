@@ -111,6 +111,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
       listenFds: inherited,
       cgroups: record.cgroups,
       host: { capLastCap: capLastCap(), hostUid: process.getuid?.() ?? 0, hostGid: process.getgid?.() ?? 0, kindOf },
+      allowChrootOnly: chrootOnlyAllowedByOperator(config),
     });
     const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
     initPid = await spawnInit(plan, { preserveFds: inherited + (options.preserveFds ?? 0), stdio: options.stdio }, {
@@ -169,6 +170,13 @@ function ignoredByOperator(config: Spec): string[] {
   if (process.env.TSRUN_IGNORE_SECCOMP !== '1' || config.linux?.seccomp === undefined) return [];
   warn('linux.seccomp is ignored (TSRUN_IGNORE_SECCOMP=1): the container runs without a syscall filter');
   return ['linux.seccomp'];
+}
+
+function chrootOnlyAllowedByOperator(config: Spec): boolean {
+  const sharesHostMounts = !config.linux?.namespaces?.some((ns) => ns.type === 'mount');
+  if (process.env.TSRUN_ALLOW_CHROOT_ONLY !== '1' || !sharesHostMounts) return false;
+  warn('no mount namespace and TSRUN_ALLOW_CHROOT_ONLY=1: the container is only chrooted, and with CAP_SYS_CHROOT it can leave its root');
+  return true;
 }
 
 /** The pid without a trailing newline (containerd's parser rejects one), written atomically. */

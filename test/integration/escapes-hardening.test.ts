@@ -168,6 +168,11 @@ test('a container without a mount namespace is refused while CAP_SYS_CHROOT is i
     assert.match(r.stderr, /CAP_SYS_CHROOT/);
     assert.not.ok(existsSync(join(sb.root, id)), 'nothing left behind');
     assert.match(await sb.runToEnd(withoutMountNamespace(['CAP_KILL'])), /^ran$/m, 'without the capability it runs');
+    const accepted = sb.id();
+    const output = sb.file('accepted.out');
+    sb.tsrun(['create', '--bundle', withoutMountNamespace(['CAP_KILL', 'CAP_SYS_CHROOT']), accepted], { env: { TSRUN_ALLOW_CHROOT_ONLY: '1' }, stdoutFile: output }).ok();
+    assert.match(readFileSync(`${output}.create-err`, 'utf8'), /warning: .*TSRUN_ALLOW_CHROOT_ONLY=1/, 'the operator who accepts it is warned');
+    sb.tsrun(['delete', '--force', accepted]).ok();
   }));
 
 test.run();
