@@ -75,6 +75,21 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
   return created;
 }
 
+/**
+ * What createCgroups(cgroupsPath, id) is about to make: the leaves and the ancestors that do not
+ * exist yet (deepest first). Recorded beforehand, so that a create killed meanwhile leaves delete
+ * the list of what may be its own.
+ */
+export function plannedCgroups(cgroupsPath: string | undefined, id: string): CreatedCgroups {
+  const planned: CreatedCgroups = { dirs: [], leaves: [], parents: [], placements: [] };
+  for (const h of hostHierarchies()) {
+    const leaf = hostDir(h, resolveCgroupPath(cgroupsPath, id, h));
+    if (!existsSync(leaf)) planned.leaves.push(leaf);
+    planned.parents.push(...missingAncestors(leaf).reverse());
+  }
+  return planned;
+}
+
 /** The ancestors of `dir` that do not exist, outermost first. */
 function missingAncestors(dir: string): string[] {
   const missing: string[] = [];
