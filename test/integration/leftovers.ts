@@ -76,7 +76,7 @@ export async function leftovers(sb: Sandbox, id: string, paths: string[] = [], c
   let processes: string[] = [];
   const stateDir = join(sb.root, id);
   try {
-    await waitFor(() => (processes = processesOf(id, [stateDir, ...paths])).length === 0, 3000, () => '');
+    await waitFor(() => (processes = processesOf(id, [stateDir, ...paths])).length === 0, 10_000, () => '');
   } catch {
     problems.push(...processes);
   }
