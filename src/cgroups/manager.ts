@@ -41,26 +41,25 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
     for (const h of hostHierarchies()) {
       const leaf = hostDir(h, resolveCgroupPath(cgroupsPath, id, h));
       const madeParents: string[] = [];
-      let dir = posix.dirname(leaf);
-      const missing: string[] = [];
-      while (!existsSync(dir)) {
-        missing.unshift(dir);
-        dir = posix.dirname(dir);
-      }
-      if (h.version === 2) enableControllers(dir);
-      for (const parent of missing) {
-        mkdirSync(parent);
-        if (h.version === 2) enableControllers(parent);
-        if (h.name.split(',').includes('cpuset')) inheritCpuset(parent);
-        madeParents.unshift(parent);
-      }
-      // A cgroup that already exists may belong to someone else: share it like runc, never remove it.
+      const missing = missingAncestors(leaf);
+      if (h.version === 2) enableControllers(posix.dirname(missing[0] ?? leaf));
+      // Other tsrun processes make and remove the shared parents (/tsrun) concurrently: one made
+      // meanwhile is theirs, and one removed before our leaf was in it is made again.
       let fresh = true;
-      try {
-        mkdirSync(leaf);
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
-        fresh = false;
+      for (let attempt = 1; ; attempt++) {
+        try {
+          for (const parent of attempt === 1 ? missing : missingAncestors(leaf)) {
+            if (makeDir(parent)) madeParents.unshift(parent);
+            // also when another create made it: it may not have set it up yet (both steps are idempotent)
+            if (h.version === 2) enableControllers(parent);
+            if (h.name.split(',').includes('cpuset')) inheritCpuset(parent);
+          }
+          // A cgroup that already exists may belong to someone else: share it like runc, never remove it.
+          fresh = makeDir(leaf);
+          break;
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw err;
+        }
       }
       if (h.name.split(',').includes('cpuset')) inheritCpuset(leaf);
       created.dirs.push(leaf);
@@ -74,6 +73,39 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
     throw systemError(`create cgroup for ${id}`, err, 'ERR_CGROUP');
   }
   return created;
+}
+
+/**
+ * What createCgroups(cgroupsPath, id) is about to make: the leaves and the ancestors that do not
+ * exist yet (deepest first). Recorded beforehand, so that a create killed meanwhile leaves delete
+ * the list of what may be its own.
+ */
+export function plannedCgroups(cgroupsPath: string | undefined, id: string): CreatedCgroups {
+  const planned: CreatedCgroups = { dirs: [], leaves: [], parents: [], placements: [] };
+  for (const h of hostHierarchies()) {
+    const leaf = hostDir(h, resolveCgroupPath(cgroupsPath, id, h));
+    if (!existsSync(leaf)) planned.leaves.push(leaf);
+    planned.parents.push(...missingAncestors(leaf).reverse());
+  }
+  return planned;
+}
+
+/** The ancestors of `dir` that do not exist, outermost first. */
+function missingAncestors(dir: string): string[] {
+  const missing: string[] = [];
+  for (let parent = posix.dirname(dir); !existsSync(parent); parent = posix.dirname(parent)) missing.unshift(parent);
+  return missing;
+}
+
+/** mkdir that tells whether it made the directory (false: it existed already). */
+function makeDir(dir: string): boolean {
+  try {
+    mkdirSync(dir);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw err;
+  }
 }
 
 /**

@@ -3,7 +3,7 @@
 import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
-import { createCgroups, joinCgroups, removeCgroups } from '../cgroups/manager.ts';
+import { createCgroups, joinCgroups, plannedCgroups, removeCgroups } from '../cgroups/manager.ts';
 import { applyResources } from '../cgroups/resources.ts';
 import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
@@ -84,6 +84,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     pid: 0,
     initStartTime: '',
     cgroups: { dirs: [], leaves: [], parents: [], placements: [] },
+    pendingCgroups: plannedCgroups(config.linux?.cgroupsPath, id),
     hooks: { poststart: config.hooks?.poststart, poststop: config.hooks?.poststop },
     hasProcess: config.process !== undefined,
     namespaces: (config.linux?.namespaces ?? []).map((ns) => ns.type),
@@ -92,11 +93,14 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
   let initPid = 0;
   const inherited = listenFds();
   try {
+    // Each write below comes before the step whose leftovers it lets a delete find, should this
+    // process be killed there: the record before the cgroups, the cgroups before the init.
     store.write(record);
     const unprivileged = (process.geteuid?.() ?? 0) !== 0;
     record.cgroups = unprivileged
       ? createCgroupsUnprivileged(config.linux?.cgroupsPath, id, config.linux?.resources)
       : createCgroups(config.linux?.cgroupsPath, id);
+    delete record.pendingCgroups;
     store.write(record);
     if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources, config.linux?.devices);
 
@@ -118,6 +122,11 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
       onStage0: (pid) => joinCgroups(record.cgroups.dirs, pid),
       onCreateRuntime: async (pid) => {
         initPid = pid;
+        // Once answered, the init no longer needs us: it would outlive a killed create, waiting on
+        // the start fifo. Recorded first, delete --force finds it even outside a cgroup of ours.
+        record.pid = pid;
+        record.initStartTime = readProcStat(pid)?.startTime ?? '';
+        store.write(record);
         // "created" as crun and runtime-tools' hooks_stdin expect: the container exists, its
         // process waits (runc says "creating").
         const runtimeView = hookState(record, 'created', pid);

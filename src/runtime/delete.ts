@@ -43,6 +43,15 @@ export async function destroy(rt: Runtime, record: ContainerRecord): Promise<voi
   } catch (err) {
     cleanupError = err;
   }
+  // A create killed while making the cgroups: what it made is empty (the init comes later); a
+  // planned cgroup that holds processes was made by someone else meanwhile and stays.
+  if (record.pendingCgroups) {
+    try {
+      removeCgroups(record.pendingCgroups, 0);
+    } catch (err) {
+      warn((err as Error).message);
+    }
+  }
   await unmountHostMounts(record).catch((err: Error) => (cleanupError ??= err));
   rt.store.remove(record.id);
   for (const failure of await runHooksCollectingFailures('poststop', record.hooks.poststop, hookState(record, 'stopped', 0))) {

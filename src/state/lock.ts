@@ -3,7 +3,7 @@
 // dies, so a tsrun killed halfway never leaves a stale lock behind. The name is derived from a
 // secret kept in the (0700) state root, so other users cannot squat on it.
 import { randomBytes, createHash } from 'node:crypto';
-import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { linkSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
@@ -16,12 +16,18 @@ function lockKey(root: string): string {
   try {
     return readFileSync(file, 'utf8');
   } catch {
-    // First use of this root: create the key; a racing creator may win, then read theirs.
+    // First use of this root. The key is written aside and linked into place, which fails if a
+    // racing first user won: nobody ever reads a key that is still being written (an empty one
+    // would name a different lock), and a kill halfway leaves no half key behind.
+    const tmp = `${file}.${process.pid}.tmp`;
     try {
       mkdirSync(root, { recursive: true, mode: 0o700 });
-      writeFileSync(file, randomBytes(16).toString('hex'), { flag: 'wx', mode: 0o600 });
+      writeFileSync(tmp, randomBytes(16).toString('hex'), { mode: 0o600 });
+      linkSync(tmp, file);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw systemError(`create ${file}`, err);
+    } finally {
+      rmSync(tmp, { force: true });
     }
     return readFileSync(file, 'utf8');
   }

@@ -27,6 +27,11 @@ export interface ContainerRecord {
   initStartTime: string;
   /** the cgroups of the container and which of them tsrun created */
   cgroups: CreatedCgroups;
+  /**
+   * set while create makes the cgroups: those it was about to make, for a delete after a create
+   * killed before it recorded `cgroups` (they are only removed when empty, nothing in them is killed)
+   */
+  pendingCgroups?: CreatedCgroups;
   hooks: { poststart?: Hook[]; poststop?: Hook[] };
   /** config.json had a `process`: without one the container can be created but not started */
   hasProcess: boolean;
