@@ -297,27 +297,32 @@ export function semanticProblems(config: Spec): Problem[] {
   return problems;
 }
 
+/** Deeper than any field of the spec (linux.seccomp.syscalls[i].args[j].value is 6): unknown data. */
+const FIELD_DEPTH = 8;
+
 /**
  * Strings reach the kernel and the init's plan as C strings, where a NUL byte would silently cut
  * them (a path, an argument, a sysctl key): refused everywhere but in annotations, which tsrun
- * only stores.
+ * only stores, and below the depth of any field.
  */
 function nulProblems(config: Spec): Problem[] {
   const problems: Problem[] = [];
-  const walk = (value: unknown, path: string) => {
+  const walk = (value: unknown, path: string, depth: number) => {
     if (typeof value === 'string') {
       if (value.includes('\0')) problems.push({ path, message: 'must not contain a NUL byte' });
+    } else if (depth >= FIELD_DEPTH) {
+      // nothing of tsrun's down there
     } else if (Array.isArray(value)) {
-      value.forEach((v, i) => walk(v, `${path}[${i}]`));
+      value.forEach((v, i) => walk(v, `${path}[${i}]`, depth + 1));
     } else if (typeof value === 'object' && value !== null) {
       for (const [key, v] of Object.entries(value)) {
         const where = join(path, key);
         if (key.includes('\0')) problems.push({ path: where, message: 'the key must not contain a NUL byte' });
-        if (where !== 'annotations') walk(v, where);
+        if (where !== 'annotations') walk(v, where, depth + 1);
       }
     }
   };
-  walk(config, '');
+  walk(config, '', 0);
   return problems;
 }
 

@@ -56,7 +56,7 @@ const BAD_PATHS: string[] = [
   '', '.', './', '..', '../..', 'relative/path', 'rootfs/../..', '/../../etc', '/a/../../b', '/..', '//', '///x//',
   '/trailing/', ' /leading-space', '/tab\there', '/new\nline', '/nul\0byte', '\0', '/x\0/y', '~/home', '-flag',
   `/${LONG}`, '/' + 'a/'.repeat(3000), '/' + '../'.repeat(100) + 'x', '/proc/self/../..', 'C:\\windows',
-  '/dev/../dev/null', '/%s%n%x', '/$(reboot)', '/`id`', '/*', '/?',
+  '/dev/../dev/null', '/%s%n%x', '/$(true)', '/`id`', '/*', '/?',
 ];
 
 const ODD_UNICODE: string[] = [
@@ -128,23 +128,32 @@ const isObject = (v: unknown): v is { [key: string]: Value } =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && !(v instanceof RawNumber);
 
 interface Node {
-  path: Key[];
   value: Value;
+  parent?: Node;
+  key?: Key;
 }
 
-/** Every node of the tree with its path from the root, the root itself first. */
-export function nodes(root: Value): Node[] {
+/** The path of a node from the root, made only for the node picked. */
+function pathOf(node: Node): Key[] {
+  const path: Key[] = [];
+  for (let n: Node | undefined = node; n?.parent; n = n.parent) path.push(n.key!);
+  return path.reverse();
+}
+
+/** Every node of the tree, the root first. */
+function nodes(root: Value): Node[] {
   const out: Node[] = [];
-  const walk = (value: Value, path: Key[]) => {
-    out.push({ path, value });
-    if (Array.isArray(value)) value.forEach((c, i) => walk(c, [...path, i]));
-    else if (isObject(value)) for (const k of Object.keys(value)) walk(value[k], [...path, k]);
+  const walk = (node: Node) => {
+    out.push(node);
+    const v = node.value;
+    if (Array.isArray(v)) for (let i = 0; i < v.length; i++) walk({ value: v[i], parent: node, key: i });
+    else if (isObject(v)) for (const k of Object.keys(v)) walk({ value: v[k], parent: node, key: k });
   };
-  walk(root, []);
+  walk({ value: root });
   return out;
 }
 
-const nodePaths = (root: Value) => nodes(root).map((n) => n.path);
+const pickPath = (r: Rng, candidates: Node[]) => pathOf(r.pick(candidates));
 
 function get(root: Value, path: Key[]): Value | undefined {
   let node: Value | undefined = root;
@@ -208,7 +217,7 @@ const typeOf = (v: Value | undefined) =>
   v === null ? 'null' : Array.isArray(v) ? 'array' : v instanceof RawNumber || typeof v === 'bigint' ? 'number' : typeof v;
 
 const replaceWith = (what: string, make: (r: Rng, old: Value | undefined) => Value): Mutation => (root, r, log) => {
-  const path = r.pick(nodePaths(root));
+  const path = pickPath(r, nodes(root));
   const old = get(root, path);
   const value = make(r, old);
   log.push(`${what} ${show(path)} = ${describeValue(value)}`);
@@ -232,7 +241,9 @@ const emptyValue = replaceWith('empty value at', (r) => r.pick<Value>(['', [], {
 const leafMutation: Mutation = (root, r, log) => {
   const leaves = nodes(root).filter(({ value: v }) => typeof v === 'string' || typeof v === 'number' || typeof v === 'bigint' || typeof v === 'boolean');
   if (leaves.length === 0) return wrongType(root, r, log);
-  const { path, value: old } = r.pick(leaves);
+  const leaf = r.pick(leaves);
+  const path = pathOf(leaf);
+  const old = leaf.value;
   let value: Value;
   if (typeof old === 'string') {
     const odd = r.pick(ODD_UNICODE);
@@ -251,7 +262,7 @@ function depthOf(v: Value): number {
 const MAX_DEPTH = 2100;
 
 const deepNest: Mutation = (root, r, log) => {
-  const path = r.pick(nodePaths(root));
+  const path = pickPath(r, nodes(root));
   const room = MAX_DEPTH - depthOf(root);
   const depth = Math.min(room, r.pick([2, 10, 100, 500, 511, 512, 513, 2000]));
   if (depth <= 0) return root;
@@ -262,9 +273,9 @@ const deepNest: Mutation = (root, r, log) => {
 };
 
 const removeField: Mutation = (root, r, log) => {
-  const paths = nodePaths(root).filter((p) => p.length > 0);
-  if (paths.length === 0) return root;
-  const path = r.pick(paths);
+  const all = nodes(root);
+  if (all.length < 2) return root;
+  const path = pickPath(r, all.slice(1));
   const parent = get(root, path.slice(0, -1));
   const key = path[path.length - 1];
   if (Array.isArray(parent)) parent.splice(key as number, 1);
@@ -276,7 +287,9 @@ const removeField: Mutation = (root, r, log) => {
 const unknownField: Mutation = (root, r, log) => {
   const objects = nodes(root).filter((n) => isObject(n.value));
   if (objects.length === 0) return root;
-  const { path, value: target } = r.pick(objects);
+  const picked = r.pick(objects);
+  const path = pathOf(picked);
+  const target = picked.value;
   if (!isObject(target)) return root;
   const key = r.chance(0.7) ? r.pick(ODD_KEYS) : `x${r.int(1000)}`;
   const value = anyValue(r);
@@ -288,8 +301,9 @@ const unknownField: Mutation = (root, r, log) => {
 const duplicateEntry: Mutation = (root, r, log) => {
   const arrays = nodes(root).filter((n) => Array.isArray(n.value) && n.value.length > 0);
   if (arrays.length === 0) return unknownField(root, r, log);
-  const { path, value } = r.pick(arrays);
-  const list = value as Value[];
+  const picked = r.pick(arrays);
+  const path = pathOf(picked);
+  const list = picked.value as Value[];
   const i = r.int(list.length);
   list.splice(r.int(list.length + 1), 0, clone(list[i]));
   log.push(`duplicate ${show([...path, i])}`);
@@ -298,9 +312,9 @@ const duplicateEntry: Mutation = (root, r, log) => {
 
 /** A value from elsewhere in the same config: the right kind of data in the wrong field. */
 const transplant: Mutation = (root, r, log) => {
-  const paths = nodePaths(root);
-  const from = r.pick(paths);
-  const to = r.pick(paths);
+  const all = nodes(root);
+  const from = pickPath(r, all);
+  const to = pickPath(r, all);
   if (to.length === 0 || from.length === 0 || depthOf(root) * 2 > MAX_DEPTH) return root;
   log.push(`transplant ${show(from)} to ${show(to)}`);
   return set(root, to, clone(get(root, from)!));
@@ -352,10 +366,11 @@ export interface MutatedCase {
 
 /** 1 to 4 mutations of a copy of `base`; now and then the text itself is damaged as well. */
 export function mutate(base: Value, r: Rng): MutatedCase {
-  let root = clone(base);
+  let root = structuredClone(base);
   const log: string[] = [];
   for (let n = 1 + r.int(4); n > 0; n--) root = pickMutation(r)(root, r, log);
-  let text = toJson(root, r.chance(0.5) ? 2 : 0);
+  // Indented only when shallow: a 2000-deep nest would make megabytes of spaces.
+  let text = toJson(root, r.chance(0.5) && depthOf(root) < 40 ? 2 : 0);
   if (r.chance(0.04)) text = damageText(text, r, log);
   return { text, log };
 }
@@ -395,18 +410,13 @@ function damageText(text: string, r: Rng, log: string[]): string {
 
 // ---- writing --------------------------------------------------------------------------------
 
-/** JSON text with bigints and raw number tokens verbatim; keys in insertion order. */
-export function toJson(v: Value, indent = 0, level = 0): string {
-  if (v instanceof RawNumber) return v.text;
-  if (typeof v === 'bigint') return String(v);
-  if (typeof v !== 'object' || v === null) return JSON.stringify(v);
-  // Indented only near the top: a 2000-deep nest would otherwise make megabytes of spaces.
-  const pretty = indent > 0 && level < 6;
-  const pad = pretty ? `\n${' '.repeat(indent * (level + 1))}` : '';
-  const end = pretty ? `\n${' '.repeat(indent * level)}` : '';
-  const sep = pretty ? ': ' : ':';
-  if (Array.isArray(v)) return v.length ? `[${v.map((c) => pad + toJson(c, indent, level + 1)).join(',')}${end}]` : '[]';
-  const keys = Object.keys(v);
-  if (keys.length === 0) return '{}';
-  return `{${keys.map((k) => `${pad}${JSON.stringify(k)}${sep}${toJson(v[k], indent, level + 1)}`).join(',')}${end}}`;
+const RAW = '\u0000\ufdd0raw:';
+
+/**
+ * JSON text with bigints and raw number tokens verbatim; keys in insertion order. JSON.stringify
+ * does the work: they pass through it as marked strings, which are then unquoted.
+ */
+export function toJson(v: Value, indent = 0): string {
+  const text = JSON.stringify(v, (_, x: unknown) => (typeof x === 'bigint' ? `${RAW}${x}` : x instanceof RawNumber ? `${RAW}${x.text}` : x), indent || undefined);
+  return text.includes('\\u0000\ufdd0raw:') ? text.replace(/"\\u0000\ufdd0raw:([^"]*)"/g, '$1') : text;
 }
