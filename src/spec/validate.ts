@@ -293,8 +293,46 @@ export function semanticProblems(config: Spec): Problem[] {
     else if (!needs) problem(where, 'is not isolated by any namespace: setting it would change the host');
     else if (!has(needs)) problem(where, `needs ${needs === 'ipc' ? 'an' : 'a'} ${needs} namespace in linux.namespaces`);
   }
-  problems.push(...nulProblems(config));
+  problems.push(...nulProblems(config), ...pathLengthProblems(config));
   return problems;
+}
+
+/** The path fields of the config; `[]` is every element, `*` every key. */
+const PATH_FIELDS = [
+  'root.path', 'process.cwd', 'mounts[].destination', 'mounts[].source', 'linux.maskedPaths[]', 'linux.readonlyPaths[]',
+  'linux.devices[].path', 'linux.namespaces[].path', 'linux.cgroupsPath', 'hooks.*[].path',
+];
+
+/** PATH_MAX of Linux, with the terminating NUL. */
+const PATH_MAX = 4096;
+
+/** A longer path can never be opened (ENAMETOOLONG), and echoing it back would fill the screen. */
+function pathLengthProblems(config: Spec): Problem[] {
+  const problems: Problem[] = [];
+  for (const field of PATH_FIELDS) {
+    for (const { path, value } of fieldValues(config, field)) {
+      if (typeof value === 'string' && Buffer.byteLength(value) >= PATH_MAX) {
+        problems.push({ path, message: `is ${Buffer.byteLength(value)} bytes long: a path must be shorter than ${PATH_MAX} bytes (PATH_MAX)` });
+      }
+    }
+  }
+  return problems;
+}
+
+function fieldValues(config: Spec, field: string): { path: string; value: unknown }[] {
+  let nodes: { path: string; value: unknown }[] = [{ path: '', value: config }];
+  for (const part of field.split('.')) {
+    const each = part.endsWith('[]');
+    const key = each ? part.slice(0, -2) : part;
+    nodes = nodes.flatMap(({ path, value }) => {
+      const children = key === '*' ? Object.entries(obj(value)) : Object.hasOwn(obj(value), key) ? [[key, obj(value)[key]] as const] : [];
+      return children.flatMap(([k, child]) => {
+        const at = join(path, k);
+        return each ? arr(child).map((v, i) => ({ path: `${at}[${i}]`, value: v })) : [{ path: at, value: child }];
+      });
+    });
+  }
+  return nodes;
 }
 
 /** Deeper than any field of the spec (linux.seccomp.syscalls[i].args[j].value is 6): unknown data. */

@@ -364,11 +364,11 @@ export interface MutatedCase {
   log: string[];
 }
 
-/** 1 to 4 mutations of a copy of `base`; now and then the text itself is damaged as well. */
-export function mutate(base: Value, r: Rng): MutatedCase {
+/** 1 to `most` mutations of a copy of `base`; now and then the text itself is damaged as well. */
+export function mutate(base: Value, r: Rng, most = 4): MutatedCase {
   let root = structuredClone(base);
   const log: string[] = [];
-  for (let n = 1 + r.int(4); n > 0; n--) root = pickMutation(r)(root, r, log);
+  for (let n = 1 + r.int(most); n > 0; n--) root = pickMutation(r)(root, r, log);
   // Indented only when shallow: a 2000-deep nest would make megabytes of spaces.
   let text = toJson(root, r.chance(0.5) && depthOf(root) < 40 ? 2 : 0);
   if (r.chance(0.04)) text = damageText(text, r, log);

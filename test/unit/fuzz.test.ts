@@ -170,6 +170,21 @@ test('found: NUL bytes are refused by validation, naming the field, not by the p
   ]);
 });
 
+test('found: a path longer than PATH_MAX is refused at its field, not echoed by the init', () => {
+  const config = base();
+  const long = `/${'a/'.repeat(3000)}`;
+  config.linux!.readonlyPaths = ['/proc/sys', long];
+  config.mounts![1].destination = long;
+  config.hooks = { prestart: [{ path: long }] };
+  assert.equal(problemLines(config), [
+    'mounts[1].destination: is 6001 bytes long: a path must be shorter than 4096 bytes (PATH_MAX)',
+    'linux.readonlyPaths[1]: is 6001 bytes long: a path must be shorter than 4096 bytes (PATH_MAX)',
+    'hooks.prestart[0].path: is 6001 bytes long: a path must be shorter than 4096 bytes (PATH_MAX)',
+  ]);
+  config.linux!.readonlyPaths = [`/${'b'.repeat(4094)}`];
+  assert.equal(problemLines({ ...config, mounts: [], hooks: {} }), []);
+});
+
 test('found: nothing more is said inside a field the schema refused', () => {
   const config = base();
   (config.mounts![0] as unknown as { options: unknown }).options = [[[['/nul\0byte']]]];
