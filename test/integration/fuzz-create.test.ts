@@ -106,14 +106,17 @@ function hazard(config: unknown, bundle: string, rootfs: string, sandbox: string
 
 // ---- what must be left: nothing ------------------------------------------------------------
 
-/** Processes whose cwd is in the sandbox or whose command line mentions it or the id. */
+/** Processes whose cwd is in the sandbox, whose command line mentions it or the id, or that sit in a cgroup of the id. */
 function processLeaks(sandbox: string, id: string): string[] {
   const leaks: string[] = [];
   for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
     try {
       const cwd = readlinkSync(`/proc/${pid}/cwd`);
       const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ');
-      if (cwd.startsWith(sandbox) || cmdline.includes(sandbox) || cmdline.includes(id)) leaks.push(`process ${pid} (${cmdline.slice(0, 80)})`);
+      const cgroups = readFileSync(`/proc/${pid}/cgroup`, 'utf8');
+      if (cwd.startsWith(sandbox) || cmdline.includes(sandbox) || cmdline.includes(id) || cgroups.includes(`/${id}\n`)) {
+        leaks.push(`process ${pid} (${cmdline.slice(0, 80)})`);
+      }
     } catch {
       // gone meanwhile, or a kernel thread
     }
