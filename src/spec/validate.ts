@@ -319,8 +319,9 @@ function pathLengthProblems(config: Spec): Problem[] {
   return problems;
 }
 
-function fieldValues(config: Spec, field: string): { path: string; value: unknown }[] {
-  let nodes: { path: string; value: unknown }[] = [{ path: '', value: config }];
+/** The values of a field pattern ("mounts[].source", "hooks.*[].path") with their paths and last keys. */
+function fieldValues(config: Spec, field: string): { path: string; value: unknown; key: string }[] {
+  let nodes: { path: string; value: unknown; key: string }[] = [{ path: '', value: config, key: '' }];
   for (const part of field.split('.')) {
     const each = part.endsWith('[]');
     const key = each ? part.slice(0, -2) : part;
@@ -328,39 +329,34 @@ function fieldValues(config: Spec, field: string): { path: string; value: unknow
       const children = key === '*' ? Object.entries(obj(value)) : Object.hasOwn(obj(value), key) ? [[key, obj(value)[key]] as const] : [];
       return children.flatMap(([k, child]) => {
         const at = join(path, k);
-        return each ? arr(child).map((v, i) => ({ path: `${at}[${i}]`, value: v })) : [{ path: at, value: child }];
+        return each ? arr(child).map((v, i) => ({ path: `${at}[${i}]`, value: v, key: k })) : [{ path: at, value: child, key: k }];
       });
     });
   }
   return nodes;
 }
 
-/** Deeper than any field of the spec (linux.seccomp.syscalls[i].args[j].value is 6): unknown data. */
-const FIELD_DEPTH = 8;
-
 /**
- * Strings reach the kernel and the init's plan as C strings, where a NUL byte would silently cut
- * them (a path, an argument, a sysctl key): refused everywhere but in annotations, which tsrun
- * only stores, and below the depth of any field.
+ * The strings that reach the kernel or the init's plan as C strings, where a NUL byte would
+ * silently cut them. Fields held to an enum or a pattern cannot hold one anyway; planTokens in
+ * src/shim/encode.ts stays the last guard for anything missing here.
  */
+const C_STRING_FIELDS = [
+  'root.path', 'hostname', 'domainname', 'process.args[]', 'process.env[]', 'process.cwd', 'process.user.username',
+  'mounts[].destination', 'mounts[].source', 'mounts[].type', 'mounts[].options[]',
+  'hooks.*[].path', 'hooks.*[].args[]', 'hooks.*[].env[]',
+  'linux.namespaces[].path', 'linux.devices[].path', 'linux.cgroupsPath', 'linux.maskedPaths[]', 'linux.readonlyPaths[]',
+  'linux.sysctl.*', 'linux.resources.cpu.cpus', 'linux.resources.cpu.mems',
+];
+
 function nulProblems(config: Spec): Problem[] {
   const problems: Problem[] = [];
-  const walk = (value: unknown, path: string, depth: number) => {
-    if (typeof value === 'string') {
-      if (value.includes('\0')) problems.push({ path, message: 'must not contain a NUL byte' });
-    } else if (depth >= FIELD_DEPTH) {
-      // nothing of tsrun's down there
-    } else if (Array.isArray(value)) {
-      value.forEach((v, i) => walk(v, `${path}[${i}]`, depth + 1));
-    } else if (typeof value === 'object' && value !== null) {
-      for (const [key, v] of Object.entries(value)) {
-        const where = join(path, key);
-        if (key.includes('\0')) problems.push({ path: where, message: 'the key must not contain a NUL byte' });
-        if (where !== 'annotations') walk(v, where, depth + 1);
-      }
+  for (const field of C_STRING_FIELDS) {
+    for (const { path, value, key } of fieldValues(config, field)) {
+      if (field.endsWith('.*') && key.includes('\0')) problems.push({ path, message: 'the key must not contain a NUL byte' });
+      if (typeof value === 'string' && value.includes('\0')) problems.push({ path, message: 'must not contain a NUL byte' });
     }
-  };
-  walk(config, '', 0);
+  }
   return problems;
 }
 

@@ -160,12 +160,14 @@ test('found: a long value is cut short in the message', () => {
 test('found: NUL bytes are refused by validation, naming the field, not by the plan encoder', () => {
   const config = base();
   config.process!.args = ['sh', 'a\0b'];
+  config.hooks = { poststop: [{ path: '/bin/true', env: ['A=\0'] }] };
   config.linux!.sysctl = { 'net.ipv4.ip_forward\0x': '1' };
   config.mounts![0].options = ['nosuid\0'];
   config.annotations = { 'org.example': 'opaque\0data' };
   assert.equal(problemLines(config), [
     'process.args[1]: must not contain a NUL byte',
     'mounts[0].options[0]: must not contain a NUL byte',
+    'hooks.poststop[0].env[0]: must not contain a NUL byte',
     'linux.sysctl["net.ipv4.ip_forward\\u0000x"]: the key must not contain a NUL byte',
   ]);
 });
@@ -189,11 +191,13 @@ test('found: nothing more is said inside a field the schema refused', () => {
   const config = base();
   (config.mounts![0] as unknown as { options: unknown }).options = [[[['/nul\0byte']]]];
   assert.equal(problemLines(config), ['mounts[0].options[0]: must be a string']);
-  // Unknown data may nest deeper than any field: a NUL down there is nobody's, and its path would fill the screen.
+  // A NUL in data tsrun never reads is nobody's problem, and the path of deeply nested or long-named
+  // unknown data would fill the screen.
   let deep: unknown = 'x\0y';
-  for (let i = 0; i < 300; i++) deep = { a: [deep] };
+  for (let i = 0; i < 300; i++) deep = { ['k'.repeat(300)]: [deep] };
   const unknown = base() as Spec & { x: unknown };
   unknown.x = deep;
+  (unknown.mounts![0] as unknown as Record<string, unknown>)['y'.repeat(300)] = 'a\0b';
   assert.equal(problemLines(unknown), []);
 });
 
