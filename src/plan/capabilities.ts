@@ -1,6 +1,7 @@
 // process.capabilities → the five capability sets as bit masks (bit n = capability n).
 import type { Process } from '../spec/types.ts';
 import { invalid } from './invalid.ts';
+import { quote } from '../spec/quote.ts';
 import type { Capabilities } from './types.ts';
 
 /** <linux/capability.h>, in bit order: CAP_CHOWN is bit 0, CAP_SYS_ADMIN bit 21. */
@@ -25,7 +26,7 @@ export function capabilityMask(names: readonly string[] | undefined, path: strin
   let mask = 0n;
   (names ?? []).forEach((name, i) => {
     const bit = BIT.get(name);
-    if (bit === undefined) throw invalid(`${path}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
+    if (bit === undefined) throw invalid(`${path}[${i}]`, `unknown capability ${quote(name)}`);
     if (bit <= capLastCap) mask |= 1n << BigInt(bit);
   });
   return mask;

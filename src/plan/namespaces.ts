@@ -5,6 +5,7 @@ import {
   CLONE_NEWCGROUP, CLONE_NEWIPC, CLONE_NEWNET, CLONE_NEWNS, CLONE_NEWPID, CLONE_NEWTIME, CLONE_NEWUSER, CLONE_NEWUTS,
 } from './constants.ts';
 import { invalid } from './invalid.ts';
+import { joinPath, quote } from '../spec/quote.ts';
 import { toBigInt } from './numbers.ts';
 import type { CloneStep, HostStep, NamespaceType } from './types.ts';
 
@@ -45,7 +46,7 @@ export function planNamespaces(config: Spec, host: { uid: number; gid: number })
   const linux = config.linux ?? {};
   const byType = new Map<NamespaceType, Namespace>();
   (linux.namespaces ?? []).forEach((ns, i) => {
-    if (!(ns.type in CLONE_FLAGS)) throw invalid(`linux.namespaces[${i}].type`, `unknown namespace type ${JSON.stringify(ns.type)}`);
+    if (!Object.hasOwn(CLONE_FLAGS, ns.type)) throw invalid(`linux.namespaces[${i}].type`, `unknown namespace type ${quote(ns.type)}`);
     if (byType.has(ns.type)) throw invalid(`linux.namespaces[${i}]`, `duplicate ${ns.type} namespace`);
     byType.set(ns.type, ns);
   });
@@ -102,7 +103,7 @@ function planTime(config: Spec, ns: Namespaces): void {
     return;
   }
   for (const clock of Object.keys(offsets ?? {})) {
-    if (!(CLOCKS as readonly string[]).includes(clock)) throw invalid(`linux.timeOffsets.${clock}`, `unknown clock (expected ${CLOCKS.join(' or ')})`);
+    if (!(CLOCKS as readonly string[]).includes(clock)) throw invalid(joinPath('linux.timeOffsets', clock), `unknown clock (expected ${CLOCKS.join(' or ')})`);
   }
   ns.host.push({
     op: 'unshareTime',

@@ -4,6 +4,7 @@ import { posix } from 'node:path';
 import type { Process } from '../spec/types.ts';
 import { planCapabilities } from './capabilities.ts';
 import { invalid } from './invalid.ts';
+import { quote } from '../spec/quote.ts';
 import { planRlimits } from './rlimits.ts';
 import type { ContainerStep } from './types.ts';
 
@@ -39,7 +40,7 @@ export function terminalStep(process: Process, keepConsole = false): ContainerSt
 export function planProcess(process: Process, ctx: ProcessContext): ProcessPlan {
   const args = process.args ?? [];
   if (args.length === 0) throw invalid('process.args', 'at least one entry (the program) is required');
-  if (!posix.isAbsolute(process.cwd)) throw invalid('process.cwd', `${JSON.stringify(process.cwd)} is not an absolute path`);
+  if (!posix.isAbsolute(process.cwd)) throw invalid('process.cwd', `${quote(process.cwd)} is not an absolute path`);
   const env = processEnv(process, ctx.listenFds);
   const user = process.user;
   const setup: ContainerStep[] = [];

@@ -1,6 +1,7 @@
 // process.rlimits → setrlimit(2) steps with the resource numbers of Linux x86_64 (asm-generic).
 import type { Process } from '../spec/types.ts';
 import { invalid } from './invalid.ts';
+import { quote } from '../spec/quote.ts';
 import { toU64 } from './numbers.ts';
 import type { ContainerStep } from './types.ts';
 
@@ -28,7 +29,7 @@ export function planRlimits(process: Process): ContainerStep[] {
   const seen = new Set<string>();
   return (process.rlimits ?? []).map((r, i) => {
     const where = `process.rlimits[${i}]`;
-    if (!Object.hasOwn(RLIMIT_RESOURCES, r.type)) throw invalid(`${where}.type`, `unknown rlimit ${JSON.stringify(r.type)}`);
+    if (!Object.hasOwn(RLIMIT_RESOURCES, r.type)) throw invalid(`${where}.type`, `unknown rlimit ${quote(r.type)}`);
     if (seen.has(r.type)) throw invalid(`${where}.type`, `duplicate rlimit ${r.type}`);
     seen.add(r.type);
     const soft = toU64(r.soft, `${where}.soft`);

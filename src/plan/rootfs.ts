@@ -2,6 +2,7 @@
 import { posix } from 'node:path';
 import type { Spec } from '../spec/types.ts';
 import { MS_PRIVATE } from './constants.ts';
+import { quote } from '../spec/quote.ts';
 import { invalid, unsupported } from './invalid.ts';
 import { PROPAGATION_OPTIONS } from './mount-options.ts';
 import type { ContainerStep } from './types.ts';
@@ -16,14 +17,14 @@ export function rootfsPropagation(config: Spec, noPivot: boolean): number | unde
   const value = config.linux?.rootfsPropagation;
   if (value === undefined) return undefined;
   const flags = PROPAGATION_OPTIONS.get(value);
-  if (flags === undefined) throw invalid('linux.rootfsPropagation', `unknown propagation ${JSON.stringify(value)} (expected shared, slave, private or unbindable)`);
+  if (flags === undefined) throw invalid('linux.rootfsPropagation', `unknown propagation ${quote(value)} (expected shared, slave, private or unbindable)`);
   if (noPivot && flags & MS_PRIVATE) throw invalid('linux.rootfsPropagation', `${value} is not safe without pivot_root (--no-pivot)`);
   return flags;
 }
 
 function absolutePaths(paths: string[] | undefined, field: string): string[] {
   return (paths ?? []).map((p, i) => {
-    if (!posix.isAbsolute(p)) throw invalid(`${field}[${i}]`, `${JSON.stringify(p)} is not an absolute path`);
+    if (!posix.isAbsolute(p)) throw invalid(`${field}[${i}]`, `${quote(p)} is not an absolute path`);
     return posix.normalize(p);
   });
 }

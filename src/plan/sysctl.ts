@@ -3,6 +3,7 @@
 // change the host.
 import type { Spec } from '../spec/types.ts';
 import { invalid } from './invalid.ts';
+import { joinPath } from '../spec/quote.ts';
 import type { Namespaces } from './namespaces.ts';
 import type { ContainerStep } from './types.ts';
 
@@ -32,7 +33,7 @@ export function planSysctl(config: Spec, ns: Namespaces): ContainerStep[] {
   const entries = Object.entries(config.linux?.sysctl ?? {}).map(([key, value]) => ({ key: canonicalSysctl(key), value, raw: key }));
   entries.sort((a, b) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0));
   return entries.map(({ key, value, raw }) => {
-    const where = `linux.sysctl.${raw}`;
+    const where = joinPath('linux.sysctl', raw);
     if (key === 'kernel.hostname') throw invalid(where, 'set the hostname with the hostname field');
     const needs = requiredNamespace(key);
     if (!needs) throw invalid(where, 'this sysctl is not isolated by any namespace: it would change the host');

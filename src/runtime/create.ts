@@ -10,6 +10,7 @@ import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
 import { warn } from '../log.ts';
 import { buildPlan } from '../plan/build.ts';
 import { loadConfig } from '../spec/load.ts';
+import { quote } from '../spec/quote.ts';
 import type { Spec } from '../spec/types.ts';
 import { checkSupported, validateConfig } from '../spec/validate.ts';
 import { validateId } from '../state/id.ts';
@@ -48,10 +49,10 @@ export function loadBundle(bundleDir: string): LoadedBundle {
   checkSupported(config, { ignore: ignoredByOperator(config) });
   const rootfs = resolve(bundle, config.root?.path ?? '');
   try {
-    if (!statSync(rootfs).isDirectory()) throw new TsrunError('ERR_BUNDLE', `root.path ${rootfs} is not a directory`);
+    if (!statSync(rootfs).isDirectory()) throw new TsrunError('ERR_BUNDLE', `root.path ${quote(rootfs)} is not a directory`);
   } catch (err) {
     if (err instanceof TsrunError) throw err;
-    throw systemError(`root.path ${rootfs}`, err, 'ERR_BUNDLE');
+    throw systemError(`root.path ${quote(rootfs)}`, err, 'ERR_BUNDLE');
   }
   return { bundle, rootfs, config };
 }

@@ -4,6 +4,7 @@
 // each with its JSON path.
 import { TsrunError } from '../errors.ts';
 import { validate as validateSchema, type ValidationError } from './generated/config.js';
+import { joinPath as join, quote } from './quote.ts';
 import type { Spec } from './types.ts';
 import { unsupportedPaths } from './unsupported.ts';
 
@@ -34,7 +35,11 @@ export function checkSupported(config: Spec, options: { ignore?: readonly string
 
 /** The schema's problems, then those of the rules beyond it. */
 export function configProblems(config: Spec): Problem[] {
-  return [...configSchemaProblems(config), ...semanticProblems(config)];
+  const schema = configSchemaProblems(config);
+  // One report per broken field: the rules beyond the schema say nothing more inside it.
+  const broken = schema.map((p) => p.path).filter((p) => p !== '');
+  const inBroken = (path: string) => broken.some((b) => path.startsWith(b) && (path.length === b.length || path[b.length] === '.' || path[b.length] === '['));
+  return [...schema, ...semanticProblems(config).filter((p) => !inBroken(p.path))];
 }
 
 /** What spec-schemas/config-schema.json finds wrong, bigints included. */
@@ -84,9 +89,12 @@ function schemaProblems(config: Spec, errors: ValidationError[]): Problem[] {
   // anyOf: one message for the whole choice instead of one per failed alternative.
   const choices = errors.filter((e) => e.keyword === 'anyOf');
   const inChoice = (e: ValidationError) => choices.some((c) => c !== e && c.instancePath === e.instancePath && e.schemaPath.startsWith(`${c.schemaPath}/`));
+  const wrongType = new Set(errors.filter((e) => e.keyword === 'type').map((e) => e.instancePath));
   const problems: Problem[] = [];
   for (const e of errors) {
     if (e.keyword === 'if' || e.keyword === 'propertyNames' || inChoice(e)) continue;
+    // "must be a string" says it all: not also "must be one of ..." for the same value
+    if ((e.keyword === 'enum' || e.keyword === 'const') && wrongType.has(e.instancePath)) continue;
     const path = jsonPath(config, e.instancePath);
     if (e.keyword === 'anyOf') {
       const alternatives = errors.filter((x) => x.instancePath === e.instancePath && x.schemaPath.startsWith(`${e.schemaPath}/`));
@@ -98,10 +106,10 @@ function schemaProblems(config: Spec, errors: ValidationError[]): Problem[] {
     } else if (e.keyword === 'dependencies') {
       problems.push({ path: join(path, e.params.missingProperty), message: `is required when ${e.params.property} is set` });
     } else if (e.propertyName !== undefined) {
-      problems.push({ path, message: `key ${JSON.stringify(e.propertyName)}: ${describe(e)}` });
+      problems.push({ path, message: `key ${quote(e.propertyName)}: ${describe(e)}` });
     } else {
       const got = valueAt(config, e.instancePath);
-      const shown = got === undefined || typeof got === 'object' ? '' : ` (got ${typeof got === 'string' ? JSON.stringify(got) : String(got)})`;
+      const shown = got === undefined || typeof got === 'object' ? '' : ` (got ${typeof got === 'string' ? quote(got) : String(got)})`;
       problems.push({ path, message: describe(e) + shown });
     }
   }
@@ -134,8 +142,12 @@ function describe(e: ValidationError): string {
       const types: string[] = Array.isArray(p.type) ? p.type : String(p.type).split(',');
       return `must be ${types.map((t) => A_TYPE[t] ?? t).join(' or ')}`;
     }
-    case 'enum':
-      return `must be one of ${(p.allowedValues as unknown[]).map(String).join(', ')}`;
+    case 'enum': {
+      const allowed = (p.allowedValues as unknown[]).map(String);
+      // A long list (seccomp's architectures) would bury the line: the first few say what is meant.
+      if (allowed.length <= 8) return `must be one of ${allowed.join(', ')}`;
+      return `must be one of ${allowed.slice(0, 6).join(', ')} or ${allowed.length - 6} more of the same kind`;
+    }
     case 'pattern':
       if (PATTERN_TEXT[p.pattern]) return PATTERN_TEXT[p.pattern];
       if (String(p.pattern).startsWith('^(0|[1-9][0-9]*)\\.')) return 'must be a SemVer 2.0.0 version such as 1.3.0';
@@ -175,11 +187,6 @@ function valueAt(config: unknown, pointer: string): unknown {
 
 function pointerSegments(pointer: string): string[] {
   return pointer === '' ? [] : pointer.slice(1).split('/').map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'));
-}
-
-function join(path: string, key: string): string {
-  if (/^[A-Za-z_$][\w$]*$/.test(key)) return path ? `${path}.${key}` : key;
-  return `${path}[${JSON.stringify(key)}]`;
 }
 
 function dedupe(problems: Problem[]): Problem[] {
@@ -229,7 +236,7 @@ export function semanticProblems(config: Spec): Problem[] {
   const caps = obj(proc.capabilities);
   for (const set of ['bounding', 'effective', 'inheritable', 'permitted', 'ambient']) {
     arr(caps[set]).forEach((name, i) => {
-      if (typeof name === 'string' && !CAPABILITIES.has(name)) problem(`process.capabilities.${set}[${i}]`, `unknown capability ${JSON.stringify(name)}`);
+      if (typeof name === 'string' && !CAPABILITIES.has(name)) problem(`process.capabilities.${set}[${i}]`, `unknown capability ${quote(name)}`);
     });
   }
   const rlimitAt = new Map<string, number>();
@@ -237,7 +244,7 @@ export function semanticProblems(config: Spec): Problem[] {
     const { type, soft, hard } = obj(entry);
     const where = `process.rlimits[${i}]`;
     if (typeof type === 'string') {
-      if (!RLIMITS.has(type)) problem(`${where}.type`, `unknown rlimit ${JSON.stringify(type)}`);
+      if (!RLIMITS.has(type)) problem(`${where}.type`, `unknown rlimit ${quote(type)}`);
       const first = rlimitAt.get(type);
       if (first !== undefined) problem(`${where}.type`, `${type} is already set by process.rlimits[${first}]`);
       else rlimitAt.set(type, i);
@@ -285,6 +292,70 @@ export function semanticProblems(config: Spec): Problem[] {
     if (name === 'kernel.hostname') problem(where, 'set the hostname with the hostname field instead');
     else if (!needs) problem(where, 'is not isolated by any namespace: setting it would change the host');
     else if (!has(needs)) problem(where, `needs ${needs === 'ipc' ? 'an' : 'a'} ${needs} namespace in linux.namespaces`);
+  }
+  problems.push(...nulProblems(config), ...pathLengthProblems(config));
+  return problems;
+}
+
+/** The path fields of the config; `[]` is every element, `*` every key. */
+const PATH_FIELDS = [
+  'root.path', 'process.cwd', 'mounts[].destination', 'mounts[].source', 'linux.maskedPaths[]', 'linux.readonlyPaths[]',
+  'linux.devices[].path', 'linux.namespaces[].path', 'linux.cgroupsPath', 'hooks.*[].path',
+];
+
+/** PATH_MAX of Linux, with the terminating NUL. */
+const PATH_MAX = 4096;
+
+/** A longer path can never be opened (ENAMETOOLONG), and echoing it back would fill the screen. */
+function pathLengthProblems(config: Spec): Problem[] {
+  const problems: Problem[] = [];
+  for (const field of PATH_FIELDS) {
+    for (const { path, value } of fieldValues(config, field)) {
+      if (typeof value === 'string' && Buffer.byteLength(value) >= PATH_MAX) {
+        problems.push({ path, message: `is ${Buffer.byteLength(value)} bytes long: a path must be shorter than ${PATH_MAX} bytes (PATH_MAX)` });
+      }
+    }
+  }
+  return problems;
+}
+
+/** The values of a field pattern ("mounts[].source", "hooks.*[].path") with their paths and last keys. */
+function fieldValues(config: Spec, field: string): { path: string; value: unknown; key: string }[] {
+  let nodes: { path: string; value: unknown; key: string }[] = [{ path: '', value: config, key: '' }];
+  for (const part of field.split('.')) {
+    const each = part.endsWith('[]');
+    const key = each ? part.slice(0, -2) : part;
+    nodes = nodes.flatMap(({ path, value }) => {
+      const children = key === '*' ? Object.entries(obj(value)) : Object.hasOwn(obj(value), key) ? [[key, obj(value)[key]] as const] : [];
+      return children.flatMap(([k, child]) => {
+        const at = join(path, k);
+        return each ? arr(child).map((v, i) => ({ path: `${at}[${i}]`, value: v, key: k })) : [{ path: at, value: child, key: k }];
+      });
+    });
+  }
+  return nodes;
+}
+
+/**
+ * The strings that reach the kernel or the init's plan as C strings, where a NUL byte would
+ * silently cut them. Fields held to an enum or a pattern cannot hold one anyway; planTokens in
+ * src/shim/encode.ts stays the last guard for anything missing here.
+ */
+const C_STRING_FIELDS = [
+  'root.path', 'hostname', 'domainname', 'process.args[]', 'process.env[]', 'process.cwd', 'process.user.username',
+  'mounts[].destination', 'mounts[].source', 'mounts[].type', 'mounts[].options[]',
+  'hooks.*[].path', 'hooks.*[].args[]', 'hooks.*[].env[]',
+  'linux.namespaces[].path', 'linux.devices[].path', 'linux.cgroupsPath', 'linux.maskedPaths[]', 'linux.readonlyPaths[]',
+  'linux.sysctl.*', 'linux.resources.cpu.cpus', 'linux.resources.cpu.mems',
+];
+
+function nulProblems(config: Spec): Problem[] {
+  const problems: Problem[] = [];
+  for (const field of C_STRING_FIELDS) {
+    for (const { path, value, key } of fieldValues(config, field)) {
+      if (field.endsWith('.*') && key.includes('\0')) problems.push({ path, message: 'the key must not contain a NUL byte' });
+      if (typeof value === 'string' && value.includes('\0')) problems.push({ path, message: 'must not contain a NUL byte' });
+    }
   }
   return problems;
 }

@@ -460,7 +460,7 @@ test('sysctl: sorted, canonical keys, only for namespaces of the container\'s ow
     { op: 'sysctl', key: 'kernel.msgmax', value: '9' },
     { op: 'sysctl', key: 'net.ipv4.conf.eth0/100.rp_filter', value: '0' },
   ]);
-  const bad = (sysctl: Record<string, string>, namespaces = ns) => throwsCode(() => buildPlan(spec({ linux: { namespaces, sysctl } }), ctx()), 'ERR_CONFIG_INVALID', 'linux.sysctl.');
+  const bad = (sysctl: Record<string, string>, namespaces = ns) => throwsCode(() => buildPlan(spec({ linux: { namespaces, sysctl } }), ctx()), 'ERR_CONFIG_INVALID', 'linux.sysctl[');
   bad({ 'vm.swappiness': '1' });
   bad({ 'kernel.hostname': 'h' });
   bad({ 'net.ipv4.ip_forward': '1' }, [{ type: 'mount' }]);
