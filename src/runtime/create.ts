@@ -1,6 +1,6 @@
 // `create`: validate everything, then claim the id, make the cgroup, spawn the init and leave it
 // waiting on the start fifo. On any failure everything made so far is undone, in reverse.
-import { renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, plannedCgroups, removeCgroups } from '../cgroups/manager.ts';
@@ -50,6 +50,10 @@ export function loadBundle(bundleDir: string): LoadedBundle {
   const rootfs = resolve(bundle, config.root?.path ?? '');
   try {
     if (!statSync(rootfs).isDirectory()) throw new TsrunError('ERR_BUNDLE', `root.path ${quote(rootfs)} is not a directory`);
+    // Without a mount namespace the container's mounts go below its rootfs in the host's table.
+    if (sharesHostMounts(config) && realpathSync(rootfs) === '/') {
+      throw new TsrunError('ERR_CONFIG_INVALID', "root.path: the host's / cannot be the rootfs of a container without a mount namespace: its /proc, /dev and masked paths would be mounted over the host's");
+    }
   } catch (err) {
     if (err instanceof TsrunError) throw err;
     throw systemError(`root.path ${quote(rootfs)}`, err, 'ERR_BUNDLE');
@@ -182,9 +186,10 @@ function ignoredByOperator(config: Spec): string[] {
   return ['linux.seccomp'];
 }
 
+const sharesHostMounts = (config: Spec) => !config.linux?.namespaces?.some((ns) => ns.type === 'mount');
+
 function chrootOnlyAllowedByOperator(config: Spec): boolean {
-  const sharesHostMounts = !config.linux?.namespaces?.some((ns) => ns.type === 'mount');
-  if (process.env.TSRUN_ALLOW_CHROOT_ONLY !== '1' || !sharesHostMounts) return false;
+  if (process.env.TSRUN_ALLOW_CHROOT_ONLY !== '1' || !sharesHostMounts(config)) return false;
   warn('no mount namespace and TSRUN_ALLOW_CHROOT_ONLY=1: the container is only chrooted, and with CAP_SYS_CHROOT it can leave its root');
   return true;
 }

@@ -1,12 +1,13 @@
 // Loading and checking config.json: exact big integers, JSON errors with positions, one error that
 // lists every problem with its path, the rules beyond the schema, and what tsrun refuses to run.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { TsrunError } from '../../src/errors.ts';
+import { loadBundle } from '../../src/runtime/create.ts';
 import { defaultConfig } from '../../src/spec/default-config.ts';
 import { loadConfig, parseJson } from '../../src/spec/load.ts';
 import type { Spec } from '../../src/spec/types.ts';
@@ -102,6 +103,20 @@ test('parseJson: invalid JSON is ERR_CONFIG_INVALID with line and column', () =>
     assert.throws(() => JSON.parse(text));
   }
   assert.match(thrown(() => parseJson('['.repeat(100000))).message, /nested too deeply/);
+});
+
+test("loadBundle: the host's / is no rootfs for a container without a mount namespace, even through a symlink", () => {
+  const config = defaultConfig({ rootless: false });
+  config.linux!.namespaces = config.linux!.namespaces!.filter((ns) => ns.type !== 'mount');
+  config.root = { path: 'to-host-root' };
+  const dir = bundle(JSON.stringify(config));
+  symlinkSync('/', join(dir, 'to-host-root'));
+  const err = thrown(() => loadBundle(dir));
+  assert.is(err.code, 'ERR_CONFIG_INVALID');
+  assert.match(err.message, /^root\.path: the host's \//);
+  config.linux!.namespaces!.push({ type: 'mount' });
+  writeFileSync(join(dir, 'config.json'), JSON.stringify(config));
+  assert.is(loadBundle(dir).rootfs, join(dir, 'to-host-root'), 'with its own mount namespace it may');
 });
 
 test('loadConfig: bundle and file problems are ERR_BUNDLE naming the path', () => {
