@@ -11,6 +11,7 @@ import type { Duplex } from 'node:stream';
 import { TsrunError, describeErrno } from '../errors.ts';
 import { nativeDir } from '../paths.ts';
 import { describeStep, type Plan } from '../plan/types.ts';
+import { escapeUnsafe } from '../spec/quote.ts';
 import { shimLibrary } from './binding.ts';
 import { encodePlan, frame } from './encode.ts';
 
@@ -113,7 +114,9 @@ export function spawnInit(plan: Plan, options: { preserveFds: number; stdio?: St
 function initError(plan: Plan, [phase, index, errnum, ...text]: string[]): TsrunError {
   const step = phase === 'host' ? plan.host[Number(index)] : phase === 'container' ? plan.container[Number(index)] : phase === 'clone' ? plan.clone : undefined;
   const errno = ERRNO_NAMES.get(Number(errnum));
-  const detail = text.join(' ') || (step ? describeStep(step) : 'container init');
+  // The init echoes paths, options and types from config.json as they are: escape and shorten.
+  const said = escapeUnsafe(text.join(' '));
+  const detail = (said.length > 300 ? `${said.slice(0, 300)}... (${said.length} characters)` : said) || (step ? describeStep(step) : 'container init');
   const message = errno ? `${detail}: ${errno} (${describeErrno(errno)})` : detail;
   return new TsrunError(step?.op === 'hooks' ? 'ERR_HOOK' : 'ERR_SPAWN', message, { errno });
 }

@@ -9,6 +9,11 @@ const UNSAFE = /[\u0000-\u001f\u007f-\u009f\u061c\u200b-\u200f\u2028-\u202e\u206
 
 const escape = (ch: string) => `\\u${ch.charCodeAt(0).toString(16).padStart(4, '0')}`;
 
+/** Text that may carry config values (the init's error lines): every unsafe character escaped. */
+export function escapeUnsafe(text: string): string {
+  return text.replace(UNSAFE, escape);
+}
+
 /** Characters of a quoted value beyond which the rest is left out. */
 export const QUOTE_MAX = 100;
 
