@@ -1,0 +1,54 @@
+#!/bin/busybox sh
+# The guest's init. The kernel runs it from the initramfs, where pivot_root cannot work (the
+# initramfs is the namespace's root mount, with no parent): so it first copies itself onto a tmpfs
+# and switches root there, then sets up a pure cgroup v2 host, runs the test files listed in
+# /tsrun/.vm-tests and prints what they say between markers on the console. It always powers off.
+# Lines starting with @@tsrun-vm are read by the host (test/vm/guest.ts).
+
+if [ "$1" != --stage2 ]; then
+  /bin/busybox mkdir -p /sbin /usr/bin /usr/sbin /proc /sys /dev /newroot
+  /bin/busybox --install -s
+  mount -t devtmpfs devtmpfs /dev
+  mount -t tmpfs -o mode=0755 tsrun-root /newroot
+  for entry in /*; do
+    case "$entry" in /newroot | /dev | /proc | /sys) ;; *) cp -a "$entry" /newroot/ ;; esac
+  done
+  mkdir -p /newroot/dev /newroot/proc /newroot/sys
+  umount /dev
+  exec switch_root /newroot /init --stage2
+  echo "@@tsrun-vm fatal: switch_root failed"
+  poweroff -f
+fi
+
+fatal() {
+  echo "@@tsrun-vm fatal: $*"
+  poweroff -f
+}
+
+mount -t proc proc /proc || fatal "mount proc"
+mount -t sysfs sysfs /sys || fatal "mount sysfs"
+mount -t cgroup2 -o nsdelegate cgroup2 /sys/fs/cgroup || fatal "mount cgroup2"
+mount -t devtmpfs devtmpfs /dev || fatal "mount devtmpfs"
+mkdir -p /dev/pts /dev/shm /dev/mqueue
+mount -t devpts -o gid=5,mode=0620,ptmxmode=0666 devpts /dev/pts || fatal "mount devpts"
+mount -t tmpfs -o mode=1777 tmpfs /dev/shm
+mount -t mqueue mqueue /dev/mqueue
+mount -t tmpfs -o mode=1777 tmpfs /tmp || fatal "mount /tmp"
+mount -t tmpfs -o mode=0755 tmpfs /run || fatal "mount /run"
+ln -sf /proc/self/fd /dev/fd
+ip link set lo up
+hostname tsrun-vm
+
+# As a systemd host does: every controller the kernel offers is enabled for the root's children.
+for controller in $(cat /sys/fs/cgroup/cgroup.controllers); do
+  echo "+$controller" > /sys/fs/cgroup/cgroup.subtree_control || fatal "enable the $controller controller"
+done
+
+export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root TMPDIR=/tmp
+cd /tsrun || fatal "no /tsrun"
+echo "@@tsrun-vm kernel $(uname -r), $(nproc) cpus, controllers: $(cat /sys/fs/cgroup/cgroup.controllers)"
+echo "@@tsrun-vm begin"
+# shellcheck disable=SC2046 # one file name per word
+node test/run.mjs $(cat .vm-tests) 2>&1
+echo "@@tsrun-vm end $?"
+poweroff -f
