@@ -2,7 +2,7 @@
 // here) from an initramfs holding the built project. The guest prints its results on the serial
 // console between markers (see init.sh); this reads them back.
 import { spawn } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildInitramfs, describe } from './initramfs.ts';
@@ -96,8 +96,9 @@ export async function runTestsInGuest(options: GuestOptions = {}): Promise<Guest
   const tests = options.tests ?? guestTests();
   if (!tests.length) throw new Error('no test files for the guest'); // test/run.mjs would run them all
   const kernel = ensureKernel(KERNEL_CACHE);
-  mkdirSync(CACHE, { recursive: true });
-  const scratch = mkdtempSync(join(CACHE, 'run-'));
+  const scratch = join(CACHE, `run-${process.pid}`);
+  removeStaleRuns();
+  mkdirSync(scratch, { recursive: true });
   try {
     const initrd = join(scratch, 'initramfs.cpio');
     buildInitramfs({ repo: REPO, tests: tests.map((t) => t.file), output: initrd });
@@ -112,6 +113,15 @@ export async function runTestsInGuest(options: GuestOptions = {}): Promise<Guest
   }
 }
 
+/** The scratch directories of runs whose process was killed before it could remove them. */
+function removeStaleRuns(): void {
+  if (!existsSync(CACHE)) return;
+  for (const name of readdirSync(CACHE)) {
+    const pid = /^run-(\d+)$/.exec(name)?.[1];
+    if (pid && !existsSync(`/proc/${pid}`)) rmSync(join(CACHE, name), { recursive: true, force: true });
+  }
+}
+
 function boot(kernel: string, initrd: string, options: GuestOptions & { timeoutMs: number }): Promise<{ text: string; timedOut: boolean }> {
   const args = [
     ...['-accel', 'tcg', '-cpu', 'max', '-smp', String(options.cpus ?? 2), '-m', String(options.memoryMiB ?? 3072)],
@@ -122,7 +132,8 @@ function boot(kernel: string, initrd: string, options: GuestOptions & { timeoutM
     ...['-append', 'console=ttyS0 quiet loglevel=1 panic=-1 cgroup_no_v1=all rdinit=/init'],
   ];
   return new Promise((resolve, reject) => {
-    const qemu = spawn('qemu-system-x86_64', args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    // setpriv --pdeathsig: qemu dies with this process even if it is killed before its deadline
+    const qemu = spawn('setpriv', ['--pdeathsig', 'KILL', '--', 'qemu-system-x86_64', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     let text = '';
     let pending = '';
     let timedOut = false;
@@ -143,7 +154,7 @@ function boot(kernel: string, initrd: string, options: GuestOptions & { timeoutM
     qemu.stderr.setEncoding('utf8').on('data', take);
     qemu.on('error', (err) => {
       clearTimeout(timer);
-      reject(new Error(`cannot run qemu-system-x86_64 (apt-get install qemu-system-x86): ${err.message}`));
+      reject(new Error(`cannot run setpriv (util-linux) to start qemu: ${err.message}`));
     });
     qemu.on('close', () => {
       clearTimeout(timer);
