@@ -27,8 +27,9 @@ export function ensureKernel(cacheDir: string, pkg = process.env.TSRUN_VM_KERNEL
     const tree = join(scratch, 'tree');
     execFileSync('dpkg-deb', ['-x', join(scratch, deb), tree]);
     if (!findVmlinuz(tree)) throw new Error(`${deb} holds no boot/vmlinuz-*`);
-    // Everything runs from the initramfs, so the guest needs no modules: keep only boot/.
-    rmSync(unpacked, { recursive: true, force: true });
+    // Everything runs from the initramfs, so the guest needs no modules: keep only boot/. Kernels
+    // that an older default left behind go.
+    for (const old of readdirSync(cacheDir)) if (old.startsWith('linux-image-')) rmSync(join(cacheDir, old), { recursive: true, force: true });
     mkdirSync(unpacked);
     renameSync(join(tree, 'boot'), join(unpacked, 'boot'));
   } catch (err) {
