@@ -21,11 +21,13 @@ const sampleConsole = [
   '✗ b.test.ts: 0 passed, 1 failed (2.0 s)',
   '    FAIL  "something"',
   '    no devices here',
+  '    ',
+  '    ✓ c.test.ts: 1 passed, 0 failed (3.0 s)',
   '',
   'failed files:',
   '  b.test.ts',
   '',
-  '2 passed, 1 failed, 0 skipped',
+  '3 passed, 1 failed, 0 skipped',
   '@@tsrun-vm end 1',
   '[   15.0] reboot: Power down',
 ].join('\r\n');
@@ -33,9 +35,10 @@ const sampleConsole = [
 test('the console is read back: files, their output, the summary and the exit code', () => {
   const result = parseConsole(sampleConsole);
   assert.equal(result.files.get('a.test.ts'), { ok: true, output: '' });
+  assert.is(result.files.get('c.test.ts')?.ok, true, 'a file line indented after a failed file');
   assert.is(result.files.get('b.test.ts')?.ok, false);
   assert.match(result.files.get('b.test.ts')!.output, /^FAIL {2}"something"\nno devices here\n/);
-  assert.equal(result.summary, { passed: 2, failed: 1, skipped: 0 });
+  assert.equal(result.summary, { passed: 3, failed: 1, skipped: 0 });
   assert.is(result.exitCode, 1);
   assert.is(result.fatal, undefined);
   assert.is(parseConsole('@@tsrun-vm fatal: mount cgroup2\r\n').fatal, 'mount cgroup2');
@@ -47,7 +50,7 @@ test('a run passes only if every file ran and did as expected', () => {
   assert.equal(judge(result, [{ file: 'b.test.ts' }]), ['b.test.ts failed in the guest']);
   assert.match(judge(result, [{ file: 'b.test.ts', expectFail: 'no memory' }])[0], /without the expected "no memory"/);
   assert.match(judge(result, [{ file: 'a.test.ts', expectFail: 'x' }])[0], /passes on pure v2 now: remove its expect-fail mark/);
-  assert.equal(judge(result, [{ file: 'c.test.ts' }]), ['c.test.ts did not run in the guest']);
+  assert.equal(judge(result, [{ file: 'd.test.ts' }]), ['d.test.ts did not run in the guest']);
   const cut: GuestResult = { ...parseConsole(sampleConsole.split('@@tsrun-vm end')[0]), fatal: 'the guest did not power off within 1 s', seconds: 1 };
   assert.equal(judge(cut, [{ file: 'a.test.ts' }]), ['guest: the guest did not power off within 1 s', 'the guest did not finish test/run.mjs']);
 });

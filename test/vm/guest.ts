@@ -69,10 +69,11 @@ export function parseConsole(text: string): Omit<GuestResult, 'seconds'> {
   const end = /^@@tsrun-vm end (\d+)$/m.exec(rest);
   result.output = end ? rest.slice(0, end.index) : rest;
   if (end) result.exitCode = Number(end[1]);
-  // test/run.mjs prints a line per file, then a failed file's output indented by four spaces.
+  // test/run.mjs prints a line per file, then a failed file's output indented by four spaces (and
+  // so the line after that output too).
   let current: { ok: boolean; output: string } | undefined;
   for (const line of result.output.split('\n')) {
-    const file = /^([✓✗]) (\S+): \d+ passed, \d+ failed/.exec(line);
+    const file = /^\s*([✓✗]) (\S+): \d+ passed, \d+ failed \([\d.]+ s\)$/.exec(line);
     if (file) result.files.set(file[2], (current = { ok: file[1] === '✓', output: '' }));
     else if (current && (line.startsWith('    ') || line === '')) current.output += `${line.slice(4)}\n`;
     else current = undefined;

@@ -37,6 +37,8 @@ export function buildInitramfs({ repo, tests, output }: InitramfsOptions): void 
     for (const dir of ['tmp', 'run', 'root', 'etc']) cpio.dir(dir, dir === 'tmp' ? 0o1777 : 0o755);
     cpio.file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
     cpio.file('etc/group', 'root:x:0:\ntty:x:5:\n');
+    cpio.file('etc/hostname', 'tsrun-vm\n');
+    cpio.file('etc/hosts', '127.0.0.1 localhost\n::1 localhost\n');
 
     cpio.copy('usr/bin/node', process.execPath, 0o755);
     const elves = [process.execPath, ...nativeFiles(repo)];
