@@ -102,10 +102,10 @@ export async function runTestsInGuest(options: GuestOptions = {}): Promise<Guest
   mkdirSync(scratch, { recursive: true });
   try {
     const initrd = join(scratch, 'initramfs.cpio');
-    buildInitramfs({ repo: REPO, tests: tests.map((t) => t.file), output: initrd });
-    options.onLine?.(`@@host kernel ${kernel}, initramfs ${describe(initrd)} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    buildInitramfs({ repo: REPO, modules: kernel.modules, tests: tests.map((t) => t.file), output: initrd });
+    options.onLine?.(`@@host kernel ${kernel.image}, initramfs ${describe(initrd)} built in ${((Date.now() - started) / 1000).toFixed(1)} s`);
     const timeoutMs = options.timeoutMs ?? Number(process.env.TSRUN_VM_TIMEOUT_S || DEFAULT_TIMEOUT_S) * 1000;
-    const { text, timedOut } = await boot(kernel, initrd, { ...options, timeoutMs });
+    const { text, timedOut } = await boot(kernel.image, initrd, { ...options, timeoutMs });
     const result = parseConsole(text);
     if (timedOut) result.fatal = `the guest did not power off within ${timeoutMs / 1000} s`;
     return { ...result, seconds: (Date.now() - started) / 1000 };

@@ -36,6 +36,12 @@ mount -t mqueue mqueue /dev/mqueue
 mount -t tmpfs -o mode=1777 tmpfs /tmp || fatal "mount /tmp"
 mount -t tmpfs -o mode=0755 tmpfs /run || fatal "mount /run"
 ln -sf /proc/self/fd /dev/fd
+for module in /lib/modules/*.ko; do
+  [ -e "$module" ] && { insmod "$module" || fatal "insmod $module"; }
+done
+# A block device, as any host has, for the io controller's per-device limits: a loop device on a
+# sparse file.
+dd if=/dev/zero of=/run/disk.img bs=1M count=0 seek=64 2>/dev/null && losetup /dev/loop0 /run/disk.img || fatal "set up /dev/loop0"
 ip link set lo up
 hostname tsrun-vm
 

@@ -2,7 +2,7 @@
 // the built project under /tsrun (what the tests need at run time), plus test/vm/init.sh as /init.
 import { execFileSync } from 'node:child_process';
 import { existsSync, lstatSync, readdirSync, readlinkSync, statSync } from 'node:fs';
-import { join, posix } from 'node:path';
+import { basename, join, posix } from 'node:path';
 import { CpioWriter } from './cpio.ts';
 
 export const GUEST_PROJECT = '/tsrun';
@@ -20,12 +20,14 @@ function skipped(path: string): boolean {
 
 export interface InitramfsOptions {
   repo: string;
+  /** kernel modules for init.sh to load, in order */
+  modules: string[];
   /** the test files to run, relative to the repo */
   tests: string[];
   output: string;
 }
 
-export function buildInitramfs({ repo, tests, output }: InitramfsOptions): void {
+export function buildInitramfs({ repo, modules, tests, output }: InitramfsOptions): void {
   for (const path of PROJECT_PATHS) {
     if (!existsSync(join(repo, path))) throw new Error(`${join(repo, path)} is missing: build the project first (npm ci)`);
   }
@@ -34,6 +36,7 @@ export function buildInitramfs({ repo, tests, output }: InitramfsOptions): void 
     cpio.charDevice('dev/console', 5, 1);
     cpio.copy('bin/busybox', '/bin/busybox', 0o755);
     cpio.copy('init', join(repo, 'test/vm/init.sh'), 0o755);
+    modules.forEach((module, i) => cpio.copy(`lib/modules/${i}-${basename(module)}`, module, 0o644));
     for (const dir of ['tmp', 'run', 'root', 'etc']) cpio.dir(dir, dir === 'tmp' ? 0o1777 : 0o755);
     cpio.file('etc/passwd', 'root:x:0:0:root:/root:/bin/sh\n');
     cpio.file('etc/group', 'root:x:0:\ntty:x:5:\n');

@@ -28,6 +28,11 @@ test('the v2 root offers and delegates the resource controllers', () => {
   }
 });
 
+test('the guest has a block device, for per-device io limits', () => {
+  assert.is(readFileSync('/sys/block/loop0/dev', 'utf8'), '7:0\n');
+  assert.ok(Number(readFileSync('/sys/block/loop0/size', 'utf8')) > 0, '/dev/loop0 has a backing file');
+});
+
 test('tsrun finds exactly one hierarchy: the unified one at /sys/fs/cgroup', () => {
   assert.equal(hostHierarchies(), [{ name: 'unified', version: 2, mountPoint: '/sys/fs/cgroup', mountRoot: '/', current: '/' }]);
 });

@@ -6,7 +6,7 @@ import { ensureKernel } from './kernel.ts';
 
 const args = process.argv.slice(2);
 if (args[0] === '--kernel') {
-  console.log(`guest kernel: ${ensureKernel(KERNEL_CACHE)}`);
+  console.log(`guest kernel: ${ensureKernel(KERNEL_CACHE).image}`);
 } else {
   const tests = args.length ? args.map((file) => ({ file })) : guestTests();
   const result = await runTestsInGuest({ tests, onLine: (line) => console.log(line) });
