@@ -107,7 +107,7 @@ export async function runTestsInGuest(options: GuestOptions = {}): Promise<Guest
     const timeoutMs = options.timeoutMs ?? Number(process.env.TSRUN_VM_TIMEOUT_S || DEFAULT_TIMEOUT_S) * 1000;
     const { text, timedOut } = await boot(kernel.image, initrd, { ...options, timeoutMs });
     const result = parseConsole(text);
-    if (timedOut) result.fatal = `the guest did not power off within ${timeoutMs / 1000} s`;
+    if (timedOut) result.fatal = `did not power off within ${timeoutMs / 1000} s`;
     return { ...result, seconds: (Date.now() - started) / 1000 };
   } finally {
     rmSync(scratch, { recursive: true, force: true });
