@@ -9,7 +9,9 @@ if (args[0] === '--kernel') {
   console.log(`guest kernel: ${ensureKernel(KERNEL_CACHE).image}`);
 } else {
   const tests = args.length ? args.map((file) => ({ file })) : guestTests();
-  const result = await runTestsInGuest({ tests, onLine: (line) => console.log(line) });
+  const started = Date.now();
+  const stamp = () => `[${((Date.now() - started) / 1000).toFixed(1).padStart(6)} s]`;
+  const result = await runTestsInGuest({ tests, onLine: (line) => console.log(`${stamp()} ${line}`) });
   const problems = judge(result, tests);
   console.log(`@@host the guest run took ${result.seconds.toFixed(0)} s${problems.map((p) => `\n@@host ${p}`).join('')}`);
   process.exitCode = problems.length ? 1 : 0;
