@@ -1,6 +1,8 @@
 // Runs inside the guest only (test/vm/guest-tests.txt): proves the guest is a pure cgroup v2 host,
 // that tsrun sees it as one, and that a container gets its cgroup there and leaves none behind.
-import { existsSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmdirSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -17,6 +19,14 @@ test('the kernel offers no cgroup v1: cgroup_no_v1=all, no v1 mount, one v2 memb
   assert.is(v2.length, 1);
   assert.is(v2[0].split(' ')[4], '/sys/fs/cgroup');
   assert.is(readFileSync('/proc/self/cgroup', 'utf8'), '0::/\n');
+  const dir = mkdtempSync(join(tmpdir(), 'v1-'));
+  try {
+    const mount = spawnSync('mount', ['-t', 'cgroup', '-o', 'memory', 'cgroup', dir], { encoding: 'utf8' });
+    if (mount.status === 0) spawnSync('umount', [dir]);
+    assert.is.not(mount.status, 0, 'a v1 memory hierarchy cannot be mounted');
+  } finally {
+    rmdirSync(dir);
+  }
 });
 
 test('the v2 root offers and delegates the resource controllers', () => {
