@@ -8,8 +8,8 @@ import { guestTests, judge, parseConsole, runTestsInGuest, type GuestResult } fr
 
 // The harness itself, on made-up consoles: cheap, and no qemu needed.
 test('guest-tests.txt: files, globs, comments and expect-fail marks', () => {
-  const list = '# a comment\ntest/vm/pure-v2.test.ts\n\ntest/vm/*.test.ts\nx/y.test.ts expect-fail "no devices"\n';
-  assert.equal(guestTests(list), [{ file: 'test/vm/pure-v2.test.ts' }, { file: 'x/y.test.ts', expectFail: 'no devices' }]);
+  const list = '# a comment\ntest/vm/pure-v2.test.ts expect-fail "x"\n\ntest/vm/*.test.ts\nx/y.test.ts expect-fail "no devices"\n';
+  assert.equal(guestTests(list), [{ file: 'test/vm/pure-v2.test.ts', expectFail: 'x' }, { file: 'x/y.test.ts', expectFail: 'no devices' }]);
   assert.throws(() => guestTests('x.test.ts expect-fail no-quotes'), /cannot read "x.test.ts expect-fail no-quotes"/);
 });
 
@@ -48,7 +48,10 @@ test('a run passes only if every file ran and did as expected', () => {
   const result: GuestResult = { ...parseConsole(sampleConsole), seconds: 1 };
   assert.equal(judge(result, [{ file: 'a.test.ts' }, { file: 'b.test.ts', expectFail: 'no devices' }]), []);
   assert.equal(judge(result, [{ file: 'b.test.ts' }]), ['b.test.ts failed in the guest']);
-  assert.match(judge(result, [{ file: 'b.test.ts', expectFail: 'no memory' }])[0], /without the expected "no memory"/);
+  assert.match(judge(result, [{ file: 'b.test.ts', expectFail: 'no memory' }])[0], /not only with the expected "no memory"/);
+  assert.equal(judge(result, [{ file: 'b.test.ts', expectFail: 'something' }]), [], 'a failed test named in the mark');
+  const twoFailures = parseConsole(sampleConsole.replace('    no devices here', '    no devices here\r\n    FAIL  "other"\r\n    boom'));
+  assert.match(judge({ ...twoFailures, seconds: 1 }, [{ file: 'b.test.ts', expectFail: 'no devices' }])[0], /not only with the expected/);
   assert.match(judge(result, [{ file: 'a.test.ts', expectFail: 'x' }])[0], /passes on pure v2 now: remove its expect-fail mark/);
   assert.equal(judge(result, [{ file: 'd.test.ts' }]), ['d.test.ts did not run in the guest']);
   const cut: GuestResult = { ...parseConsole(sampleConsole.split('@@tsrun-vm end')[0]), fatal: 'did not power off within 1 s', seconds: 1 };
