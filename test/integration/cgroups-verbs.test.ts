@@ -119,13 +119,15 @@ test('cgroupsPath: relative to tsrun\'s own cgroup, or absolute', () =>
 
 test('events streams stats at the interval and ends when the container stops', () =>
   inSandbox(async (sb) => {
-    const { id } = start(sb, () => {}, ['sh', '-c', 'sleep 1']);
+    const { id } = start(sb, () => {}, ['sleep', '300']);
     const { spawn } = await import('node:child_process');
     const { TSRUN, tsrunEnv } = await import('./helpers.ts');
     const events = spawn(TSRUN, ['--root', sb.root, 'events', '--interval', '100ms', id], { env: tsrunEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     events.stdout.on('data', (d) => (out += d));
-    await waitFor(() => events.exitCode !== null, 20_000, () => 'events to end');
+    await waitFor(() => out.split('\n').length > 2, 60_000, () => `two stats events (have ${JSON.stringify(out)})`);
+    sb.tsrun(['kill', id, 'KILL']).ok();
+    await waitFor(() => events.exitCode !== null, 60_000, () => 'events to end once the container stopped');
     assert.is(events.exitCode, 0);
     const lines = out.trim().split('\n').map((l) => JSON.parse(l));
     assert.ok(lines.length >= 2, `several stats events: ${lines.length}`);

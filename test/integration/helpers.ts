@@ -150,8 +150,8 @@ export class Result {
 /** Cgroup directories and processes that still carry the container's id. */
 export function leaksOf(id: string): string[] {
   const leaks: string[] = [];
-  for (const hierarchy of readdirSync('/sys/fs/cgroup')) {
-    const dir = join('/sys/fs/cgroup', hierarchy, 'tsrun', id);
+  // A v1 or hybrid host has a hierarchy per directory; a pure cgroup v2 host has one, at the top.
+  for (const dir of [join('/sys/fs/cgroup', 'tsrun', id), ...readdirSync('/sys/fs/cgroup').map((h) => join('/sys/fs/cgroup', h, 'tsrun', id))]) {
     if (existsSync(dir)) leaks.push(`cgroup ${dir}`);
   }
   if (readFileSync('/proc/self/mountinfo', 'utf8').includes(id)) leaks.push(`a mount mentions ${id}`);
