@@ -33,6 +33,9 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
+#include <stdint.h>
+
 #include "plan.h"
 
 int sync_fd = -1;
@@ -43,6 +46,7 @@ int current_step = 0;
 int start_fd = -1;
 int first_private_fd = 3; /* fds below are stdio and --preserve-fds; the sync socket comes next */
 int console_fd = -1;
+static int cgroup_fd = -1; /* the container's cgroup2 directory, for the clone */
 
 /* ---- reporting ---- */
 
@@ -291,6 +295,11 @@ static void run_host_step(const char *op, struct reader *r)
 		started_fd = open_fifo(started);
 	} else if (strcmp(op, "connectConsole") == 0) {
 		console_fd = connect_console(read_token(r));
+	} else if (strcmp(op, "openCgroup") == 0) {
+		const char *path = read_token(r);
+		cgroup_fd = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (cgroup_fd < 0)
+			fail(errno, "open cgroup %s", path);
 	} else if (strcmp(op, "setns") == 0) {
 		const char *type = read_token(r);
 		join_namespace(type, read_token(r));
@@ -370,6 +379,30 @@ static void reset_signals(void)
 	sigprocmask(SIG_SETMASK, &all, NULL);
 }
 
+/*
+ * clone(2) with `flags`, the child landing in the cgroup2 directory opened by the openCgroup step
+ * (if any) from its first instruction: clone3 with CLONE_INTO_CGROUP, or, on a kernel without it,
+ * stage 0 moves itself there first and the child inherits its cgroup.
+ */
+static pid_t clone_into_cgroup(long long flags)
+{
+	if (cgroup_fd < 0)
+		return (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	/* clone3 refuses an exit signal with CLONE_PARENT: the child then signals the parent's parent as we would. */
+	uint64_t exit_signal = (flags & CLONE_PARENT) ? 0 : SIGCHLD;
+	struct clone_args args = {.flags = (uint64_t)flags | CLONE_INTO_CGROUP, .exit_signal = exit_signal, .cgroup = (uint64_t)cgroup_fd};
+	pid_t pid = (pid_t)syscall(SYS_clone3, &args, sizeof(args));
+	if (pid < 0 && (errno == ENOSYS || errno == E2BIG)) {
+		write_text(cgroup_fd, "cgroup.procs", "0");
+		pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | SIGCHLD, 0, 0, 0, 0);
+	}
+	int saved = errno;
+	close(cgroup_fd); /* in the child too: no host fd may reach the container */
+	cgroup_fd = -1;
+	errno = saved;
+	return pid;
+}
+
 /* Clone the init. Returns 0 in the init (after its id maps are written); stage 0 exits. */
 static void clone_init(struct reader *r)
 {
@@ -380,7 +413,7 @@ static void clone_init(struct reader *r)
 	int maps_written[2];
 	if (pipe2(maps_written, O_CLOEXEC) < 0)
 		fail(errno, "pipe");
-	pid_t pid = (pid_t)syscall(SYS_clone, (unsigned long)flags | CLONE_PARENT | SIGCHLD, 0, 0, 0, 0);
+	pid_t pid = clone_into_cgroup(flags | CLONE_PARENT);
 	if (pid < 0)
 		fail(errno, "clone");
 	if (pid == 0) {

@@ -10,6 +10,7 @@
  *   host steps
  *     startFifos      start-fifo started-fifo
  *     connectConsole  socket-path
+ *     openCgroup      cgroup2-dir
  *     setns           type path
  *     unshareTime     count (clock secs nanosecs)*
  *

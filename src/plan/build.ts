@@ -4,6 +4,7 @@
 // host (stage 0, in the runtime's namespaces, single-threaded)
 //   startFifos                  first: a user-namespaced init could not reach the root-only state dir
 //   connectConsole              when --console-socket is given, for the same reason
+//   openCgroup                  the container's cgroup2 directory, which the init is cloned into
 //   setns ...                   joined namespaces: user first, then ipc, uts, network, pid, cgroup,
 //                               time, and mount last (./namespaces.ts says why)
 //   unshareTime                 a new time namespace, with linux.timeOffsets (possibly none)
@@ -85,6 +86,8 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
 
   const host: HostStep[] = [{ op: 'startFifos', startFifo: ctx.startFifo, startedFifo: ctx.startedFifo }];
   if (ctx.consoleSocket) host.push({ op: 'connectConsole', socketPath: ctx.consoleSocket });
+  const cgroup = ctx.cgroups.placements.find((p) => p.version === 2)?.dir;
+  if (cgroup) host.push({ op: 'openCgroup', path: cgroup });
   host.push(...ns.host);
 
   const propagation = rootfsPropagation(config, ctx.noPivot);

@@ -31,7 +31,13 @@ export type HostStep =
    */
   | { op: 'startFifos'; startFifo: string; startedFifo: string }
   /** connect to the console socket (a host path) for the terminal step; first for the same reason */
-  | { op: 'connectConsole'; socketPath: string };
+  | { op: 'connectConsole'; socketPath: string }
+  /**
+   * open the container's cgroup2 directory (a host path, so before any setns): the clone lands
+   * in it (clone3 CLONE_INTO_CGROUP; where the kernel lacks that, stage 0 moves there first), so
+   * the init runs nothing outside it. v1 cgroups are joined by stage 0 before the clone.
+   */
+  | { op: 'openCgroup'; path: string };
 
 export interface CloneStep {
   op: 'clone';
@@ -172,6 +178,8 @@ export function describeStep(step: HostStep | CloneStep | ContainerStep): string
       return `connect to console socket ${step.socketPath}`;
     case 'startFifos':
       return 'make start fifos';
+    case 'openCgroup':
+      return `open cgroup ${step.path}`;
     case 'oomScoreAdj':
       return 'set oom_score_adj';
     case 'rlimit':

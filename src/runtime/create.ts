@@ -3,7 +3,7 @@
 import { realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
-import { createCgroups, joinCgroups, plannedCgroups, removeCgroups } from '../cgroups/manager.ts';
+import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, v1CgroupDirs } from '../cgroups/manager.ts';
 import { applyResources } from '../cgroups/resources.ts';
 import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
@@ -124,7 +124,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     });
     const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
     initPid = await spawnInit(plan, { preserveFds: inherited + (options.preserveFds ?? 0), stdio: options.stdio }, {
-      onStage0: (pid) => joinCgroups(record.cgroups.dirs, pid),
+      onStage0: (pid) => joinCgroups(v1CgroupDirs(record.cgroups.placements), pid),
       onCreateRuntime: async (pid) => {
         initPid = pid;
         // Once answered, the init no longer needs us: it would outlive a killed create, waiting on

@@ -17,6 +17,8 @@ function hostTokens(step: HostStep): Token[] {
       return [step.op, step.startFifo, step.startedFifo];
     case 'connectConsole':
       return [step.op, step.socketPath];
+    case 'openCgroup':
+      return [step.op, step.path];
     case 'setns':
       return [step.op, step.type, step.path];
     case 'unshareTime':

@@ -151,7 +151,7 @@ function everything(): Spec {
 
 test('order: the container steps follow the contract at the top of build.ts', () => {
   const plan = buildPlan(everything(), ctx({ consoleSocket: '/tmp/c.sock' }));
-  assert.equal(plan.host.map((s) => s.op), ['startFifos', 'connectConsole']);
+  assert.equal(plan.host.map((s) => s.op), ['startFifos', 'connectConsole', 'openCgroup']);
   const seq = ops(plan).filter((op, i, all) => op !== all[i - 1]); // runs of mounts, devices, ... as one
   assert.equal(seq, [
     'rootPropagation', 'bindRootfs', 'mount', 'symlink', 'mount', 'mknod', 'symlink', 'syncCreateRuntime', 'hooks', 'pivotRoot',
@@ -260,7 +260,7 @@ test('namespaces: joined user namespace ignores the mappings that come along (co
     gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }],
   });
   const plan = buildPlan(config, ctx());
-  assert.equal(plan.host[1], { op: 'setns', type: 'user', path: '/proc/9/ns/user' });
+  assert.equal(plan.host[2], { op: 'setns', type: 'user', path: '/proc/9/ns/user' });
   assert.is(plan.clone.uidMap, undefined);
   assert.is(plan.clone.flags & 0x10000000, 0);
 });
