@@ -135,11 +135,8 @@ function inheritCpuset(dir: string): void {
   }
 }
 
-/** What stage 0 joins before it clones: every cgroup but the cgroup2 one, which the init is cloned into. */
-export const v1CgroupDirs = (placements: Placement[]): string[] => placements.filter((p) => p.version === 1).map((p) => p.dir);
-
-/** The container's directory in the cgroup2 hierarchy, if it has one. */
-export const unifiedCgroup = (placements: Placement[]): string | undefined => placements.find((p) => p.version === 2)?.dir;
+/** What stage 0 joins before it clones: every cgroup but the one the init is cloned into, if any. */
+export const cgroupsToJoin = (dirs: string[], clonedInto: string | undefined): string[] => dirs.filter((dir) => dir !== clonedInto);
 
 export function joinCgroups(dirs: string[], pid: number): void {
   for (const dir of dirs) {

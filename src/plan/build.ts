@@ -86,8 +86,10 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
 
   const host: HostStep[] = [{ op: 'startFifos', startFifo: ctx.startFifo, startedFifo: ctx.startedFifo }];
   if (ctx.consoleSocket) host.push({ op: 'connectConsole', socketPath: ctx.consoleSocket });
+  // Not when joining a cgroup namespace: stage 0 would then be outside its root, where the kernel
+  // refuses CLONE_INTO_CGROUP; stage 0 joins every cgroup before the clone instead.
   const cgroup = ctx.cgroups.placements.find((p) => p.version === 2)?.dir;
-  if (cgroup) host.push({ op: 'openCgroup', path: cgroup });
+  if (cgroup && !ns.host.some((s) => s.op === 'setns' && s.type === 'cgroup')) host.push({ op: 'openCgroup', path: cgroup });
   host.push(...ns.host);
 
   const propagation = rootfsPropagation(config, ctx.noPivot);

@@ -16,14 +16,11 @@ export interface ExecContext {
   consoleSocket?: string;
   capLastCap: number;
   listenFds: number;
-  /** the container's cgroup2 directory, to clone the process into */
-  cgroup?: string;
 }
 
 export function buildExecPlan(process: Process, ctx: ExecContext): Plan {
   const host: HostStep[] = [];
   if (ctx.consoleSocket) host.push({ op: 'connectConsole', socketPath: ctx.consoleSocket });
-  if (ctx.cgroup) host.push({ op: 'openCgroup', path: ctx.cgroup });
   for (const type of JOIN_ORDER) {
     if (ctx.namespaces.includes(type)) host.push({ op: 'setns', type, path: `/proc/${ctx.initPid}/ns/${PROC_NAME[type]}` });
   }

@@ -3,12 +3,13 @@
 import { realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
-import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, v1CgroupDirs } from '../cgroups/manager.ts';
+import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, cgroupsToJoin } from '../cgroups/manager.ts';
 import { applyResources } from '../cgroups/resources.ts';
 import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
 import { warn } from '../log.ts';
 import { buildPlan } from '../plan/build.ts';
+import type { Plan } from '../plan/types.ts';
 import { loadConfig } from '../spec/load.ts';
 import { quote } from '../spec/quote.ts';
 import type { Spec } from '../spec/types.ts';
@@ -124,7 +125,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     });
     const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
     initPid = await spawnInit(plan, { preserveFds: inherited + (options.preserveFds ?? 0), stdio: options.stdio }, {
-      onStage0: (pid) => joinCgroups(v1CgroupDirs(record.cgroups.placements), pid),
+      onStage0: (pid) => joinCgroups(cgroupsToJoin(record.cgroups.dirs, clonedInto(plan)), pid),
       onCreateRuntime: async (pid) => {
         initPid = pid;
         // Once answered, the init no longer needs us: it would outlive a killed create, waiting on
@@ -193,6 +194,9 @@ function chrootOnlyAllowedByOperator(config: Spec): boolean {
   warn('no mount namespace and TSRUN_ALLOW_CHROOT_ONLY=1: the container is only chrooted, and with CAP_SYS_CHROOT it can leave its root');
   return true;
 }
+
+/** The cgroup2 directory the plan clones the init into (stage 0 then joins only the others). */
+const clonedInto = (plan: Plan): string | undefined => plan.host.flatMap((s) => (s.op === 'openCgroup' ? [s.path] : []))[0];
 
 /** The pid without a trailing newline (containerd's parser rejects one), written atomically. */
 export function writePidFile(path: string, pid: number): void {

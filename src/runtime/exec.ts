@@ -3,7 +3,7 @@
 // of this tsrun (CLONE_PARENT), so `exec` without --detach can wait for it.
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { joinCgroups, unifiedCgroup, v1CgroupDirs } from '../cgroups/manager.ts';
+import { joinCgroups } from '../cgroups/manager.ts';
 import { TsrunError } from '../errors.ts';
 import { buildExecPlan } from '../plan/exec.ts';
 import type { Process } from '../spec/types.ts';
@@ -54,11 +54,12 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     consoleSocket: options.consoleSocket && resolve(options.consoleSocket),
     capLastCap: capLastCap(),
     listenFds: inherited,
-    cgroup: unifiedCgroup(record.cgroups.placements),
   });
   const { spawnInit, waitForExit } = await import('../shim/index.ts');
   const pid = await spawnInit(plan, { preserveFds: inherited + options.preserveFds }, {
-    onStage0: (stage0) => joinCgroups(v1CgroupDirs(record.cgroups.placements), stage0),
+    // Not cloned into the cgroup: after joining the container's cgroup namespace, stage 0 would be
+    // outside its root, where the kernel refuses CLONE_INTO_CGROUP.
+    onStage0: (stage0) => joinCgroups(record.cgroups.dirs, stage0),
     onCreateRuntime: () => Promise.reject(new TsrunError('ERR_SPAWN', 'exec: unexpected createRuntime request')),
   });
   if (options.pidFile) writePidFile(options.pidFile, pid);

@@ -307,6 +307,15 @@ test('id maps: root writes them; an unprivileged runtime maps itself, or asks ne
   throwsCode(() => buildPlan(spec(), unprivileged), 'ERR_CONFIG_INVALID', 'linux.namespaces');
 });
 
+test('the init is cloned into its cgroup2 directory, except when a cgroup namespace is joined', () => {
+  const v2: Placement[] = [{ dir: '/sys/fs/cgroup/tsrun/c1', version: 2, controllers: ['pids'] }];
+  const openCgroup = (plan: Plan) => plan.host.filter((s) => s.op === 'openCgroup');
+  assert.equal(openCgroup(buildPlan(spec(), ctx({ cgroups: { placements: v2 } }))), [{ op: 'openCgroup', path: '/sys/fs/cgroup/tsrun/c1' }]);
+  const joined = spec({ linux: { namespaces: [{ type: 'mount' }, { type: 'cgroup', path: '/proc/9/ns/cgroup' }] } });
+  assert.equal(openCgroup(buildPlan(joined, ctx({ cgroups: { placements: v2 } }))), [], 'outside the joined namespace root the kernel refuses it');
+  assert.equal(openCgroup(buildPlan(spec(), ctx({ cgroups: { placements: [] } }))), []);
+});
+
 test('devices: bound from the host in a user namespace or for a non-root runtime; none when /dev is a bind mount', () => {
   const userns = spec({ linux: { namespaces: [{ type: 'mount' }, { type: 'user' }], uidMappings: [{ containerID: 0, hostID: 1000, size: 1 }], gidMappings: [{ containerID: 0, hostID: 1000, size: 1 }] } });
   const binds = buildPlan(userns, ctx()).container.filter((s) => s.op === 'bindDevice');
