@@ -2,7 +2,7 @@
 // the pty of exec --tty and /dev/console against planted symlinks, the unmounting of a container
 // without a mount namespace, and the refusal of such a container while it may chroot.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, readFileSync, readSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, readFileSync, readSync, symlinkSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { test } from 'uvu';
