@@ -2,49 +2,13 @@
 // the pty of exec --tty and /dev/console against planted symlinks, the unmounting of a container
 // without a mount namespace, and the refusal of such a container while it may chroot.
 import { spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, readFileSync, readSync, symlinkSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { closeSync, existsSync, mkdirSync, readFileSync, symlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { receiveTerminal, unmountBelow } from '../../src/shim/index.ts';
-import { inSandbox, waitFor, type Sandbox } from './helpers.ts';
-
-/** A console socket: `next()` resolves with the pty master of the next container that connects. */
-async function consoleSocket(sb: Sandbox) {
-  const path = sb.file(`console-${Math.random().toString(36).slice(2)}.sock`);
-  const connections: Socket[] = [];
-  const server = createServer({ pauseOnConnect: true }, (c) => connections.push(c));
-  await new Promise<void>((resolve) => server.listen(path, resolve));
-  let taken = 0;
-  return {
-    path,
-    async next(): Promise<number> {
-      await waitFor(() => connections.length > taken, 10_000, () => 'a connection to the console socket');
-      return receiveTerminal(connections[taken++] as never);
-    },
-    close(): void {
-      for (const c of connections) c.destroy();
-      server.close();
-    },
-  };
-}
-
-/** What a pty master holds until its slave side is closed. */
-function drain(master: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(4096);
-  for (;;) {
-    try {
-      const n = readSync(master, buf);
-      if (n === 0) break;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    } catch {
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString().replace(/\r/g, '');
-}
+import { unmountBelow } from '../../src/shim/index.ts';
+import { inSandbox, waitFor } from './helpers.ts';
+import { consoleSocket, drain } from './pty.ts';
 
 // Fails without the fix: the init's blocking write and node's wait for the hook's output pipes
 // (held by its sleeping child) both outlast the 1 s timeout until the hook's 30 s sleep ends,

@@ -1,34 +1,14 @@
 // process.terminal with --console-socket: the container's pty master arrives over the socket in one
 // SCM_RIGHTS message, and the container's stdio is a working controlling terminal of that size.
-import { closeSync, readSync } from 'node:fs';
-import { createServer, type Socket } from 'node:net';
+import { closeSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { receiveTerminal } from '../../src/shim/index.ts';
 import { inSandbox } from './helpers.ts';
-
-/** Everything left in a pty master once its slave side is closed (then read() fails with EIO). */
-function drain(master: number): string {
-  const chunks: Buffer[] = [];
-  const buf = Buffer.alloc(4096);
-  for (;;) {
-    try {
-      const n = readSync(master, buf);
-      if (n === 0) break;
-      chunks.push(Buffer.from(buf.subarray(0, n)));
-    } catch {
-      break;
-    }
-  }
-  return Buffer.concat(chunks).toString();
-}
+import { consoleSocket, drain } from './pty.ts';
 
 test('the pty master is sent over the console socket and is the container\'s controlling tty', () =>
   inSandbox(async (sb) => {
-    const socketPath = sb.file('console.sock');
-    const connections: Socket[] = [];
-    const server = createServer({ pauseOnConnect: true }, (c) => connections.push(c));
-    await new Promise<void>((resolve) => server.listen(socketPath, resolve));
+    const socket = await consoleSocket(sb);
     try {
       const id = sb.id();
       const bundle = sb.bundle((c) => {
@@ -36,17 +16,14 @@ test('the pty master is sent over the console socket and is the container\'s con
         c.process.consoleSize = { height: 33, width: 101 };
         c.process.args = ['sh', '-c', 'tty; stty size; [ -t 0 ] && [ -t 1 ] && [ -t 2 ] && echo all-stdio-is-tty; echo tty_nr=$(cut -d" " -f7 /proc/1/stat)'];
       });
-      sb.tsrun(['create', '--bundle', bundle, '--console-socket', socketPath, id]).ok();
+      sb.tsrun(['create', '--bundle', bundle, '--console-socket', socket.path, id]).ok();
       // create has returned: the connection waits in the backlog with the message queued on it.
-      await new Promise((r) => setImmediate(r));
-      const deadline = Date.now() + 10_000;
-      while (connections.length === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 5));
-      assert.is(connections.length, 1, 'one connection to the console socket');
-      const master = await receiveTerminal(connections[0] as never);
+      const master = await socket.next();
+      assert.is(socket.connections, 1, 'one connection to the console socket');
       try {
         sb.tsrun(['start', id]).ok();
         await sb.waitForStatus(id, 'stopped');
-        const out = drain(master).replace(/\r/g, '');
+        const out = drain(master);
         assert.match(out, /^\/dev\/pts\/\d+$/m, 'stdin is a pty');
         assert.match(out, /^33 101$/m, 'consoleSize applied');
         assert.match(out, /^all-stdio-is-tty$/m);
@@ -56,8 +33,7 @@ test('the pty master is sent over the console socket and is the container\'s con
       }
       sb.tsrun(['delete', id]).ok();
     } finally {
-      for (const c of connections) c.destroy();
-      server.close();
+      socket.close();
     }
   }));
 
