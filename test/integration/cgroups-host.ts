@@ -3,6 +3,22 @@
 // a controller is, and which file a resource lands in under each version.
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { Config, Sandbox } from './helpers.ts';
+
+export const MB = 1024 * 1024;
+
+/** A running container of the default bundle (`sleep 300` unless `args`), its config adjusted by `edit`. */
+export function startContainer(sb: Sandbox, edit: (c: Config) => void = () => {}, args = ['sleep', '300']): { id: string; pid: number; output: string } {
+  const id = sb.id('cg');
+  const output = sb.createAndStart(
+    id,
+    sb.bundle((c) => {
+      c.process.args = args;
+      edit(c);
+    }),
+  );
+  return { id, pid: sb.state(id).pid, output };
+}
 
 interface Mount {
   version: 1 | 2;

@@ -4,28 +4,14 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { cgroupDir, cgroupFile, versionOf } from './cgroups-host.ts';
-import { inSandbox, waitFor, type Config, type Sandbox } from './helpers.ts';
-
-const MB = 1024 * 1024;
-
-function start(sb: Sandbox, edit: (c: Config) => void = () => {}, args = ['sleep', '300']): { id: string; pid: number; output: string } {
-  const id = sb.id('cgv');
-  const output = sb.createAndStart(
-    id,
-    sb.bundle((c) => {
-      c.process.args = args;
-      edit(c);
-    }),
-  );
-  return { id, pid: sb.state(id).pid, output };
-}
+import { MB, cgroupDir, cgroupFile, startContainer, versionOf } from './cgroups-host.ts';
+import { inSandbox, waitFor } from './helpers.ts';
 
 const memoryLimit = (pid: number) => cgroupFile(pid, 'memory', versionOf('memory') === 1 ? 'memory.limit_in_bytes' : 'memory.max');
 
 test('update changes the limits of a running container; bad input changes nothing', () =>
   inSandbox(async (sb) => {
-    const { id, pid } = start(sb, (c) => (c.linux.resources = { memory: { limit: 100 * MB }, pids: { limit: 20 } }));
+    const { id, pid } = startContainer(sb, (c) => (c.linux.resources = { memory: { limit: 100 * MB }, pids: { limit: 20 } }));
     sb.tsrun(['update', '--memory', '200m', '--pids-limit', '30', '--cpu-quota', '30000', '--cpu-period', '100000', id]).ok();
     assert.is(memoryLimit(pid), String(200 * MB));
     assert.is(cgroupFile(pid, 'pids', 'pids.max'), '30');
@@ -62,7 +48,7 @@ test('update changes the limits of a running container; bad input changes nothin
 test('pause freezes every process of the container and resume continues them', () =>
   inSandbox(async (sb) => {
     // a counter that a frozen container cannot advance, and a second process in its own session
-    const { id, output } = start(sb, () => {}, ['sh', '-c', 'setsid sh -c "while :; do echo tick; sleep 0.02; done" & exec sleep 300']);
+    const { id, output } = startContainer(sb, () => {}, ['sh', '-c', 'setsid sh -c "while :; do echo tick; sleep 0.02; done" & exec sleep 300']);
     await waitFor(() => readFileSync(output, 'utf8').includes('tick'), 10_000, () => 'the counter to run');
     const pids: number[] = JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout);
     assert.ok(pids.length >= 3, `init, setsid'd loop and its sleep: ${pids}`);
@@ -83,7 +69,7 @@ test('pause freezes every process of the container and resume continues them', (
 
 test('kill --all reaches processes that left the init process group; delete removes the cgroup', () =>
   inSandbox(async (sb) => {
-    const { id, pid } = start(sb, () => {}, ['sh', '-c', 'setsid sleep 301 & sleep 302 & wait']);
+    const { id, pid } = startContainer(sb, () => {}, ['sh', '-c', 'setsid sleep 301 & sleep 302 & wait']);
     await waitFor(() => JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout).length >= 3, 10_000, () => 'the sleeps');
     const pids: number[] = JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout);
     const dir = cgroupDir(pid, 'pids');
@@ -100,7 +86,7 @@ test('cgroupsPath: relative to tsrun\'s own cgroup, or absolute', () =>
     const own = cgroupDir(process.pid, 'pids');
     // cgroup v2 enables no controller below a cgroup that holds processes (tsrun's own), unless it is the root
     const limited = versionOf('pids') === 1 || own === cgroupDir(1, 'pids');
-    const { id, pid } = start(sb, (c) => {
+    const { id, pid } = startContainer(sb, (c) => {
       c.linux.cgroupsPath = name;
       if (limited) c.linux.resources = { pids: { limit: 9 } };
     });
@@ -110,7 +96,7 @@ test('cgroupsPath: relative to tsrun\'s own cgroup, or absolute', () =>
     assert.not.ok(existsSync(join(own, name)));
 
     const absolute = `/tsrun-test-abs/${sb.id('abs')}`;
-    const second = start(sb, (c) => (c.linux.cgroupsPath = absolute));
+    const second = startContainer(sb, (c) => (c.linux.cgroupsPath = absolute));
     assert.ok(cgroupDir(second.pid, 'pids').endsWith(absolute));
     const parent = cgroupDir(second.pid, 'pids').slice(0, -absolute.length) + '/tsrun-test-abs';
     sb.tsrun(['delete', '--force', second.id]).ok();
@@ -119,7 +105,7 @@ test('cgroupsPath: relative to tsrun\'s own cgroup, or absolute', () =>
 
 test('events streams stats at the interval and ends when the container stops', () =>
   inSandbox(async (sb) => {
-    const { id } = start(sb, () => {}, ['sleep', '300']);
+    const { id } = startContainer(sb, () => {}, ['sleep', '300']);
     const { spawn } = await import('node:child_process');
     const { TSRUN, tsrunEnv } = await import('./helpers.ts');
     const events = spawn(TSRUN, ['--root', sb.root, 'events', '--interval', '100ms', id], { env: tsrunEnv(), stdio: ['ignore', 'pipe', 'pipe'] });

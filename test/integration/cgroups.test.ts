@@ -6,22 +6,8 @@ import { existsSync, mkdirSync, readFileSync, rmdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { HAS_2MB_HUGEPAGES, PURE_V2, cgroup2Dir, cgroupDir, cgroupFile, hasController, someDisk, versionOf } from './cgroups-host.ts';
-import { inSandbox, tsrunAsync, waitFor, type Config, type Sandbox } from './helpers.ts';
-
-const MB = 1024 * 1024;
-
-function startContainer(sb: Sandbox, edit: (c: Config) => void, args = ['sleep', '300']): { id: string; pid: number; output: string } {
-  const id = sb.id('cg');
-  const output = sb.createAndStart(
-    id,
-    sb.bundle((c) => {
-      c.process.args = args;
-      edit(c);
-    }),
-  );
-  return { id, pid: sb.state(id).pid, output };
-}
+import { HAS_2MB_HUGEPAGES, MB, PURE_V2, cgroup2Dir, cgroupDir, cgroupFile, hasController, someDisk, startContainer, versionOf } from './cgroups-host.ts';
+import { inSandbox, tsrunAsync, waitFor, type Sandbox } from './helpers.ts';
 
 async function remove(sb: Sandbox, id: string, pid: number): Promise<void> {
   const dirs = ['pids', 'memory'].map((c) => cgroupDir(pid, c));
