@@ -6,45 +6,17 @@ import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isTsrunError, type ErrorCode } from '../../src/errors.ts';
-import type { Placement } from '../../src/cgroups/resources.ts';
-import { buildPlan, describePlan, type BuildContext } from '../../src/plan/build.ts';
+import { buildPlan, describePlan } from '../../src/plan/build.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import type { Spec } from '../../src/spec/types.ts';
+import { V2, planContext } from './fake-host.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
 const clients = join(repoRoot, 'test', 'fixtures', 'clients');
 const goldenDir = join(here, 'golden');
 
-const HYBRID: Placement[] = [
-  { dir: '/sys/fs/cgroup/cpu,cpuacct/tsrun/c1', version: 1, controllers: ['cpu', 'cpuacct'] },
-  { dir: '/sys/fs/cgroup/memory/tsrun/c1', version: 1, controllers: ['memory'] },
-  { dir: '/sys/fs/cgroup/systemd/tsrun/c1', version: 1, controllers: ['name=systemd'] },
-  { dir: '/sys/fs/cgroup/unified/tsrun/c1', version: 2, controllers: ['hugetlb'] },
-];
-const V2: Placement[] = [{ dir: '/sys/fs/cgroup/tsrun/c1', version: 2, controllers: ['cpu', 'memory', 'pids'] }];
-
-/** Files of the fake host; '/x/missing...' is missing; anything else is a directory. */
-const FILES = new Set(['/proc/kcore', '/bundles/demo/hosts']);
-function kindOf(path: string): 'dir' | 'file' | 'missing' {
-  if (path.includes('/missing')) return 'missing';
-  return FILES.has(path) || /\/(hosts|hostname|\.containerenv|resolv\.conf)$/.test(path) ? 'file' : 'dir';
-}
-
-function ctx(over: Partial<BuildContext> = {}): BuildContext {
-  return {
-    bundle: '/bundles/demo',
-    rootfs: '/bundles/demo/rootfs',
-    startFifo: '/run/tsrun/c1/start.fifo',
-    startedFifo: '/run/tsrun/c1/started.fifo',
-    noPivot: false,
-    preserveFds: 0,
-    listenFds: 0,
-    cgroups: { placements: HYBRID },
-    host: { capLastCap: 40, hostUid: 0, hostGid: 0, kindOf },
-    ...over,
-  };
-}
+const ctx = planContext;
 
 const readJson = (path: string): Spec => JSON.parse(readFileSync(path, 'utf8')) as Spec;
 const defaultConfig = () => readJson(join(repoRoot, 'bundles', 'default', 'config.json'));
@@ -291,6 +263,22 @@ test('buildPlan is pure: the same input gives the same plan, and the config is n
   const before = JSON.stringify(config);
   assert.is(serialise(buildPlan(config, ctx())), serialise(buildPlan(config, ctx())));
   assert.is(JSON.stringify(config), before);
+});
+
+test('found by the fuzzer: the plan names a sysctl key and a clock as paths that lead to them', () => {
+  const config = defaultConfig();
+  config.linux!.sysctl = { 'vm.swappiness': '1' };
+  assert.throws(() => buildPlan(config, ctx()), (e: Error) => e.message.startsWith('linux.sysctl["vm.swappiness"]: '));
+  const timed = defaultConfig();
+  timed.linux!.namespaces!.push({ type: 'time' });
+  timed.linux!.timeOffsets = { 'real.time': { secs: 1 } };
+  assert.throws(() => buildPlan(timed, ctx()), (e: Error) => e.message.startsWith('linux.timeOffsets["real.time"]: unknown clock'));
+});
+
+test('found by the fuzzer: a namespace type that is a property of every object is not a namespace', () => {
+  const config = defaultConfig();
+  config.linux!.namespaces = [{ type: 'toString' as 'pid' }];
+  assert.throws(() => buildPlan(config, ctx()), (e: unknown) => isTsrunError(e, 'ERR_CONFIG_INVALID') && e.message.includes('unknown namespace type "toString"'));
 });
 
 test.run();

@@ -10,6 +10,7 @@ import { TsrunError } from '../../src/errors.ts';
 import { loadBundle } from '../../src/runtime/create.ts';
 import { defaultConfig } from '../../src/spec/default-config.ts';
 import { loadConfig, parseJson } from '../../src/spec/load.ts';
+import { quote } from '../../src/spec/quote.ts';
 import type { Spec } from '../../src/spec/types.ts';
 import { IGNORED, UNSUPPORTED } from '../../src/spec/unsupported.ts';
 import { checkSupported, configProblems, validateConfig } from '../../src/spec/validate.ts';
@@ -428,5 +429,80 @@ test('defaultConfig: valid and supported in both modes, like runc spec', () => {
 });
 
 test.after(() => rmSync(scratch, { recursive: true, force: true }));
+
+// ---- found by the fuzzer (test/unit/fuzz.test.ts) -------------------------------------------
+
+test('found by the fuzzer: echoed values are quoted with invisible and direction-changing characters escaped', () => {
+  const config = base();
+  config.process!.capabilities!.bounding = ['CAP_KILL\u202egnp.exe', 'CAP_\u001b[31mRED', 'CAP_\ud800'];
+  assert.equal(problemLines(config), [
+    'process.capabilities.bounding[0]: unknown capability "CAP_KILL\\u202egnp.exe"',
+    'process.capabilities.bounding[1]: unknown capability "CAP_\\u001b[31mRED"',
+    'process.capabilities.bounding[2]: unknown capability "CAP_\\ud800"',
+  ]);
+  assert.is(quote('a\u2028b\u0085c"\\'), '"a\\u2028b\\u0085c\\"\\\\"');
+  assert.is(quote('\u{1F600}'), '"\u{1F600}"', 'a whole surrogate pair is a character, not an escape');
+});
+
+test('found by the fuzzer: a long value is cut short in the message', () => {
+  const config = base();
+  config.process!.rlimits = [{ type: `/${'a/'.repeat(3000)}`, soft: 1, hard: 1 }];
+  const [line] = problemLines(config);
+  assert.ok(line.length < 250, line);
+  assert.match(line, /^process\.rlimits\[0\]\.type: must be an RLIMIT_\* name .*\.\.\. \(6001 characters\)\)$/);
+});
+
+test('found by the fuzzer: NUL bytes are refused by validation, naming the field, not by the plan encoder', () => {
+  const config = base();
+  config.process!.args = ['sh', 'a\0b'];
+  config.hooks = { poststop: [{ path: '/bin/true', env: ['A=\0'] }] };
+  config.linux!.sysctl = { 'net.ipv4.ip_forward\0x': '1' };
+  config.mounts![0].options = ['nosuid\0'];
+  config.annotations = { 'org.example': 'opaque\0data' };
+  assert.equal(problemLines(config), [
+    'process.args[1]: must not contain a NUL byte',
+    'mounts[0].options[0]: must not contain a NUL byte',
+    'hooks.poststop[0].env[0]: must not contain a NUL byte',
+    'linux.sysctl["net.ipv4.ip_forward\\u0000x"]: the key must not contain a NUL byte',
+  ]);
+});
+
+test('found by the fuzzer: a path longer than PATH_MAX is refused at its field, not echoed by the init', () => {
+  const config = base();
+  const long = `/${'a/'.repeat(3000)}`;
+  config.linux!.readonlyPaths = ['/proc/sys', long];
+  config.mounts![1].destination = long;
+  config.hooks = { prestart: [{ path: long }] };
+  assert.equal(problemLines(config), [
+    'mounts[1].destination: is 6001 bytes long: a path must be shorter than 4096 bytes (PATH_MAX)',
+    'linux.readonlyPaths[1]: is 6001 bytes long: a path must be shorter than 4096 bytes (PATH_MAX)',
+    'hooks.prestart[0].path: is 6001 bytes long: a path must be shorter than 4096 bytes (PATH_MAX)',
+  ]);
+  config.linux!.readonlyPaths = [`/${'b'.repeat(4094)}`];
+  assert.equal(problemLines({ ...config, mounts: [], hooks: {} }), []);
+});
+
+test('found by the fuzzer: nothing more is said inside a field the schema refused', () => {
+  const config = base();
+  (config.mounts![0] as unknown as { options: unknown }).options = [[[['/nul\0byte']]]];
+  assert.equal(problemLines(config), ['mounts[0].options[0]: must be a string']);
+  // A NUL in data tsrun never reads is nobody's problem, and the path of deeply nested or long-named
+  // unknown data would fill the screen.
+  let deep: unknown = 'x\0y';
+  for (let i = 0; i < 300; i++) deep = { ['k'.repeat(300)]: [deep] };
+  const unknown = base() as Spec & { x: unknown };
+  unknown.x = deep;
+  (unknown.mounts![0] as unknown as Record<string, unknown>)['y'.repeat(300)] = 'a\0b';
+  assert.equal(problemLines(unknown), []);
+});
+
+test('found by the fuzzer: a wrong type is one problem, and a long list of allowed values is summed up', () => {
+  const config = base();
+  config.linux!.seccomp = { defaultAction: 'SCMP_ACT_ALLOW', architectures: [null, 'SCMP_ARCH_NOPE'] };
+  assert.equal(problemLines(config), [
+    'linux.seccomp.architectures[0]: must be a string',
+    'linux.seccomp.architectures[1]: must be one of SCMP_ARCH_X86, SCMP_ARCH_X86_64, SCMP_ARCH_X32, SCMP_ARCH_ARM, SCMP_ARCH_AARCH64, SCMP_ARCH_MIPS or 17 more of the same kind (got "SCMP_ARCH_NOPE")',
+  ]);
+});
 
 test.run();
