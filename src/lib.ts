@@ -75,8 +75,8 @@ export class Containers {
   }
 
   /** Sends a signal (a name such as 'SIGTERM' or 'TERM', or a number) to the init, or with `all` to every process. */
-  kill(id: string, signal: string | number = 'SIGTERM', options: { all?: boolean } = {}): void {
-    kill(this.rt, id, parseSignal(String(signal)), options.all === true);
+  kill(id: string, signal: string | number = 'SIGTERM', options: { all?: boolean } = {}): Promise<void> {
+    return kill(this.rt, id, parseSignal(String(signal)), options.all === true);
   }
 
   pause(id: string): Promise<void> {

@@ -39,26 +39,12 @@ function trySetFrozen(freezer: FreezerFile, frozen: boolean): boolean {
   }
 }
 
-function settleTimeout(freezer: FreezerFile, frozen: boolean, timeoutMs: number): TsrunError {
-  return new TsrunError('ERR_CGROUP', `${frozen ? 'freeze' : 'thaw'}: ${freezer.file} did not settle in ${timeoutMs} ms`);
-}
-
 export async function setFrozen(placements: Placement[], frozen: boolean, timeoutMs = 10_000): Promise<void> {
   const freezer = freezerOf(placements);
   const deadline = Date.now() + timeoutMs;
   for (let delay = 1; !trySetFrozen(freezer, frozen); delay = Math.min(delay * 2, 50)) {
-    if (Date.now() > deadline) throw settleTimeout(freezer, frozen, timeoutMs);
+    if (Date.now() > deadline) throw new TsrunError('ERR_CGROUP', `${frozen ? 'freeze' : 'thaw'}: ${freezer.file} did not settle in ${timeoutMs} ms`);
     await new Promise((r) => setTimeout(r, delay));
-  }
-}
-
-/** setFrozen for synchronous callers (kill --all): blocks this thread while the kernel settles. */
-export function setFrozenSync(placements: Placement[], frozen: boolean, timeoutMs = 10_000): void {
-  const freezer = freezerOf(placements);
-  const deadline = Date.now() + timeoutMs;
-  for (let delay = 1; !trySetFrozen(freezer, frozen); delay = Math.min(delay * 2, 50)) {
-    if (Date.now() > deadline) throw settleTimeout(freezer, frozen, timeoutMs);
-    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, delay);
   }
 }
 

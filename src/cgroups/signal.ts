@@ -4,18 +4,18 @@
 // escapes the signal between reading the list and sending it (runc does the same).
 import { constants } from 'node:os';
 import { hasFile, writeFile } from './files.ts';
-import { hasFreezer, setFrozenSync } from './freezer.ts';
+import { hasFreezer, setFrozen } from './freezer.ts';
 import { containerPids } from './manager.ts';
 import type { Placement } from './resources.ts';
 
-export function signalAll(placements: Placement[], dirs: string[], signal: number, alreadyFrozen = false): void {
+export async function signalAll(placements: Placement[], dirs: string[], signal: number, alreadyFrozen = false): Promise<void> {
   const v2 = placements.find((p) => p.version === 2);
   if (signal === constants.signals.SIGKILL && v2 && hasFile(v2.dir, 'cgroup.kill')) {
     writeFile(v2.dir, 'cgroup.kill', 1, 'kill --all');
     return;
   }
   const freeze = !alreadyFrozen && hasFreezer(placements);
-  if (freeze) setFrozenSync(placements, true);
+  if (freeze) await setFrozen(placements, true);
   try {
     for (const pid of containerPids(dirs)) {
       try {
@@ -25,7 +25,7 @@ export function signalAll(placements: Placement[], dirs: string[], signal: numbe
       }
     }
   } finally {
-    if (freeze) setFrozenSync(placements, false);
+    if (freeze) await setFrozen(placements, false);
   }
 }
 

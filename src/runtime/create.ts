@@ -142,10 +142,8 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
         return hookState(record, 'created', newPidNamespace ? 1 : pid);
       },
     });
-    const stat = readProcStat(initPid);
-    if (!stat) throw new TsrunError('ERR_SPAWN', 'the container init exited during create');
-    record.pid = initPid;
-    record.initStartTime = stat.startTime;
+    // Its pid and start time were recorded when the init asked for the createRuntime hooks.
+    if (!readProcStat(initPid)) throw new TsrunError('ERR_SPAWN', 'the container init exited during create');
     record.status = 'created';
     store.write(record);
     if (options.pidFile) writePidFile(options.pidFile, initPid);

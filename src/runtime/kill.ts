@@ -5,7 +5,7 @@ import { observeStatus } from '../state/status.ts';
 import type { Runtime } from './context.ts';
 
 /** Signals the container's init (or all its processes); only a created, running or paused container may be signalled. */
-export function kill(rt: Runtime, id: string, signal: number, all = false): void {
+export async function kill(rt: Runtime, id: string, signal: number, all = false): Promise<void> {
   validateId(id);
   const record = rt.store.read(id);
   const status = observeStatus(rt.store, record);
@@ -14,7 +14,7 @@ export function kill(rt: Runtime, id: string, signal: number, all = false): void
     if (!record.cgroups.dirs.length) {
       throw new TsrunError('ERR_STATE', `container ${id} has no cgroup (an unprivileged user without a delegated cgroup created it): kill --all finds a container's processes through its cgroup`);
     }
-    signalAll(record.cgroups.placements, record.cgroups.dirs, signal, status === 'paused');
+    await signalAll(record.cgroups.placements, record.cgroups.dirs, signal, status === 'paused');
     return;
   }
   try {

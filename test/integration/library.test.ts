@@ -35,7 +35,7 @@ test('create, start, state, kill, wait and delete, step by step', () =>
     assert.ok(created.pid > 0);
     await containers.start(id);
     assert.is(containers.state(id).status, 'running');
-    containers.kill(id, 'SIGKILL');
+    await containers.kill(id, 'SIGKILL');
     assert.equal(await containers.wait(id), { exitCode: null, signal: 9 });
     await waitFor(() => containers.state(id).status === 'stopped', 10_000, () => 'stopped');
     await containers.delete(id);
