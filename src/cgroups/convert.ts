@@ -1,6 +1,7 @@
 // Pure conversions from linux.resources (written with cgroup v1 in mind) to cgroup file values, the
 // way runc and crun do them, so a config behaves the same under either runtime.
 import { TsrunError } from '../errors.ts';
+import { keyPath, quote } from '../spec/quote.ts';
 import type { Int64 } from '../spec/types.ts';
 
 /** cpu.shares [2, 262144] → cpu.weight [1, 10000] (runc's ConvertCPUSharesToCgroupV2Value); 0 leaves it unset. */
@@ -39,7 +40,7 @@ export function cpuMax(quota: bigint | undefined, period: bigint | undefined): s
 /** A hugepage size as the kernel spells it in file names: "2MB", "1GB", "64KB". */
 export function hugepageSize(pageSize: string): string {
   const m = /^(\d+)\s*([KMGkmg])i?[Bb]?$/.exec(pageSize);
-  if (!m) throw new TsrunError('ERR_CONFIG_INVALID', `linux.resources.hugepageLimits: page size ${JSON.stringify(pageSize)} is not like "2MB"`);
+  if (!m) throw new TsrunError('ERR_CONFIG_INVALID', `linux.resources.hugepageLimits: page size ${quote(pageSize)} is not like "2MB"`);
   return `${Number(m[1])}${m[2].toUpperCase()}B`;
 }
 
@@ -53,7 +54,7 @@ const CGROUP_CORE_WRITABLE = new Set(['cgroup.max.depth', 'cgroup.max.descendant
 export function unifiedProblems(unified: Record<string, string>, controllers: readonly string[]): string[] {
   const problems: string[] = [];
   for (const [key, value] of Object.entries(unified)) {
-    const where = `linux.resources.unified[${JSON.stringify(key)}]`;
+    const where = keyPath('linux.resources.unified', key);
     if (!/^[a-z_][a-z0-9_]*(\.[A-Za-z0-9_]+)+$/.test(key)) {
       problems.push(`${where}: not a cgroup file name (no paths, no "..")`);
       continue;

@@ -3,6 +3,7 @@
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
+import { quote } from '../spec/quote.ts';
 import { hostHierarchies, type Hierarchy } from './hierarchies.ts';
 import { v2Controllers, type Placement } from './resources.ts';
 
@@ -12,7 +13,7 @@ export const DEFAULT_PARENT = '/tsrun';
 export function resolveCgroupPath(cgroupsPath: string | undefined, id: string, hierarchy: Hierarchy): string {
   if (!cgroupsPath) return posix.join(DEFAULT_PARENT, id);
   if (cgroupsPath.includes('\0') || cgroupsPath.split('/').includes('..')) {
-    throw new TsrunError('ERR_CONFIG_INVALID', `linux.cgroupsPath: ${JSON.stringify(cgroupsPath)} must not contain ".."`);
+    throw new TsrunError('ERR_CONFIG_INVALID', `linux.cgroupsPath: ${quote(cgroupsPath)} must not contain ".."`);
   }
   return cgroupsPath.startsWith('/') ? posix.normalize(cgroupsPath) : posix.join(hierarchy.current, cgroupsPath);
 }

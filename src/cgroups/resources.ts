@@ -5,6 +5,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.ts';
+import { keyPath } from '../spec/quote.ts';
 import type { Int64, LinuxResources } from '../spec/types.ts';
 import { hugepageSize } from './convert.ts';
 import { deviceRules } from './devices.ts';
@@ -89,7 +90,7 @@ export function applyResources(placements: Placement[], resources: LinuxResource
   if (network?.priorities?.length) netPrioV1(needV1(placements, 'net_prio', 'linux.resources.network.priorities'), network);
   const rdma = r.rdma as Record<string, { hcaHandles?: number; hcaObjects?: number }> | undefined;
   for (const [device, limits] of Object.entries(rdma ?? {})) {
-    const field = `linux.resources.rdma[${JSON.stringify(device)}]`;
+    const field = keyPath('linux.resources.rdma', device);
     if (!/^[\w.:-]+$/.test(device)) throw new TsrunError('ERR_CONFIG_INVALID', `${field}: not a device name`);
     const values = [isSet(limits.hcaHandles) && `hca_handle=${limits.hcaHandles}`, isSet(limits.hcaObjects) && `hca_object=${limits.hcaObjects}`].filter(Boolean);
     if (values.length) writeFile(need(placements, 'rdma', field).dir, 'rdma.max', `${device} ${values.join(' ')}`, field);

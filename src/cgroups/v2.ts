@@ -2,6 +2,7 @@
 import { TsrunError } from '../errors.ts';
 import { warn } from '../log.ts';
 import { shimLibrary } from '../shim/binding.ts';
+import { keyPath } from '../spec/quote.ts';
 import type { Int64, LinuxDeviceCgroup, LinuxResources } from '../spec/types.ts';
 import { blkioWeightToIoWeight, cpuMax, sharesToWeight, swapToV2, unifiedProblems } from './convert.ts';
 import { deviceProgram, encodeProgram } from './devices.ts';
@@ -85,5 +86,5 @@ export function devicesV2(dir: string, rules: LinuxDeviceCgroup[]): void {
 export function unifiedV2(dir: string, unified: Record<string, string>, controllers: string[]): void {
   const problems = unifiedProblems(unified, controllers);
   if (problems.length) throw new TsrunError('ERR_CONFIG_INVALID', problems.join('; '));
-  for (const [key, value] of Object.entries(unified)) writeFile(dir, key, value, `linux.resources.unified[${JSON.stringify(key)}]`);
+  for (const [key, value] of Object.entries(unified)) writeFile(dir, key, value, keyPath('linux.resources.unified', key));
 }

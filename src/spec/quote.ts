@@ -30,6 +30,10 @@ export function quote(value: string): string {
 /** "linux.sysctl" + "net.ipv4.ip_forward" → `linux.sysctl["net.ipv4.ip_forward"]`; plain names take a dot. */
 export function joinPath(path: string, key: string): string {
   if (/^[A-Za-z_$][\w$]*$/.test(key)) return path ? `${path}.${key}` : key;
-  // A key is named in full, escaped but never cut: the path must lead to it.
+  return keyPath(path, key);
+}
+
+/** `path["key"]` for any key: named in full, escaped but never cut, since the path must lead to it. */
+export function keyPath(path: string, key: string): string {
   return `${path}[${JSON.stringify(key).replace(UNSAFE, escape)}]`;
 }
