@@ -4,6 +4,11 @@ import { TsrunError } from '../errors.ts';
 import { keyPath, quote } from '../spec/quote.ts';
 import type { Int64 } from '../spec/types.ts';
 
+/** A field given in the config (JSON null counts as absent). */
+export const isSet = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
+/** runc reads most resource integers as plain ones: 0 cannot be told from unset, and leaves the file alone */
+export const nonZero = (v: Int64 | undefined | null): v is Int64 => isSet(v) && BigInt(v) !== 0n;
+
 /** cpu.shares [2, 262144] → cpu.weight [1, 10000] (runc's ConvertCPUSharesToCgroupV2Value); 0 leaves it unset. */
 export function sharesToWeight(shares: Int64): number {
   const s = BigInt(shares);

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { TsrunError } from '../errors.ts';
 import { keyPath } from '../spec/quote.ts';
 import type { Int64, LinuxResources } from '../spec/types.ts';
-import { hugepageSize } from './convert.ts';
+import { hugepageSize, isSet, nonZero } from './convert.ts';
 import { deviceRules } from './devices.ts';
 import { hasFile, writeFile } from './files.ts';
 import { blkioV1, cpuV1, devicesV1, memoryV1, netClsV1, netPrioV1, type BlockIO, type Network } from './v1.ts';
@@ -45,7 +45,6 @@ function need(placements: Placement[], controller: string, field: string): Place
   return p;
 }
 
-const isSet = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
 
 export function applyResources(placements: Placement[], resources: LinuxResources | undefined, devices: CreatedDevices = [], options: ApplyOptions = {}): void {
   const r = resources ?? {};
@@ -60,7 +59,7 @@ export function applyResources(placements: Placement[], resources: LinuxResource
     else need(placements, 'devices', 'linux.resources.devices');
   }
   // 0 leaves the limit alone (runc's reading), a negative value removes it
-  if (isSet(r.pids?.limit) && BigInt(r.pids.limit) !== 0n) {
+  if (r.pids && nonZero(r.pids.limit)) {
     const p = need(placements, 'pids', 'linux.resources.pids');
     writeFile(p.dir, 'pids.max', BigInt(r.pids.limit) > 0n ? r.pids.limit : 'max', 'linux.resources.pids.limit');
   }

@@ -1,15 +1,13 @@
 // The cgroup v1 driver: linux.resources written to the files of each controller's own hierarchy.
 import { TsrunError } from '../errors.ts';
-import type { Int64, LinuxDeviceCgroup, LinuxResources } from '../spec/types.ts';
+import type { LinuxDeviceCgroup, LinuxResources } from '../spec/types.ts';
+import { isSet, nonZero } from './convert.ts';
 import { v1DeviceRule } from './devices.ts';
 import { hasFile, readNumber, writeFile } from './files.ts';
 
 type Value = string | number | bigint;
 /** v1 reports "no limit" as a huge number (PAGE_COUNTER_MAX pages); anything this large counts as none. */
 const V1_UNLIMITED = 1n << 62n;
-const isSet = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
-/** realtime fields are plain integers in runc: 0 cannot be told from unset */
-const nonZero = (v: Int64 | undefined) => isSet(v) && BigInt(v) !== 0n;
 
 /**
  * Writes pairs of files that constrain each other (memory below memory+swap, quota against
@@ -62,14 +60,14 @@ export function cpuV1(dir: string, c: NonNullable<LinuxResources['cpu']>): void 
   const field = 'linux.resources.cpu';
   if (nonZero(c.realtimePeriod) || nonZero(c.realtimeRuntime)) {
     const rt: [string, Value, string][] = [];
-    if (nonZero(c.realtimePeriod)) rt.push(['cpu.rt_period_us', c.realtimePeriod!, `${field}.realtimePeriod`]);
-    if (nonZero(c.realtimeRuntime)) rt.push(['cpu.rt_runtime_us', c.realtimeRuntime!, `${field}.realtimeRuntime`]);
+    if (nonZero(c.realtimePeriod)) rt.push(['cpu.rt_period_us', c.realtimePeriod, `${field}.realtimePeriod`]);
+    if (nonZero(c.realtimeRuntime)) rt.push(['cpu.rt_runtime_us', c.realtimeRuntime, `${field}.realtimeRuntime`]);
     writeEitherOrder(dir, rt);
   }
-  if (isSet(c.shares) && BigInt(c.shares) !== 0n) writeFile(dir, 'cpu.shares', c.shares, `${field}.shares`);
+  if (nonZero(c.shares)) writeFile(dir, 'cpu.shares', c.shares, `${field}.shares`);
   const cfs: [string, Value, string][] = [];
-  if (isSet(c.period) && BigInt(c.period) !== 0n) cfs.push(['cpu.cfs_period_us', c.period, `${field}.period`]);
-  if (isSet(c.quota) && BigInt(c.quota) !== 0n) cfs.push(['cpu.cfs_quota_us', BigInt(c.quota) < 0n ? -1 : c.quota, `${field}.quota`]);
+  if (nonZero(c.period)) cfs.push(['cpu.cfs_period_us', c.period, `${field}.period`]);
+  if (nonZero(c.quota)) cfs.push(['cpu.cfs_quota_us', BigInt(c.quota) < 0n ? -1 : c.quota, `${field}.quota`]);
   writeEitherOrder(dir, cfs);
   if (isSet(c.burst)) writeFile(dir, 'cpu.cfs_burst_us', c.burst, `${field}.burst`);
   if (isSet(c.idle)) writeFile(dir, 'cpu.idle', c.idle, `${field}.idle`);

@@ -3,15 +3,12 @@ import { TsrunError } from '../errors.ts';
 import { warn } from '../log.ts';
 import { shimLibrary } from '../shim/binding.ts';
 import { keyPath } from '../spec/quote.ts';
-import type { Int64, LinuxDeviceCgroup, LinuxResources } from '../spec/types.ts';
-import { blkioWeightToIoWeight, cpuMax, sharesToWeight, swapToV2, unifiedProblems } from './convert.ts';
+import type { LinuxDeviceCgroup, LinuxResources } from '../spec/types.ts';
+import { blkioWeightToIoWeight, cpuMax, isSet, nonZero, sharesToWeight, swapToV2, unifiedProblems } from './convert.ts';
 import { deviceProgram, encodeProgram } from './devices.ts';
 import { hasFile, readFile, writeFile } from './files.ts';
 import { THROTTLES, checkUsageBelow, type BlockIO } from './v1.ts';
 
-const isSet = <T>(v: T | undefined | null): v is T => v !== undefined && v !== null;
-/** realtime fields are plain integers in runc: 0 cannot be told from unset */
-const nonZero = (v: Int64 | undefined) => isSet(v) && BigInt(v) !== 0n;
 const unlimited = (v: bigint) => (v < 0n ? 'max' : v);
 
 export function memoryV2(dir: string, m: NonNullable<LinuxResources['memory']>, update: boolean): void {
@@ -29,7 +26,7 @@ export function memoryV2(dir: string, m: NonNullable<LinuxResources['memory']>, 
     if (update && m.checkBeforeUpdate) checkUsageBelow(dir, 'memory.current', limit);
     writeFile(dir, 'memory.max', unlimited(limit), `${field}.limit`);
   }
-  if (isSet(m.reservation) && BigInt(m.reservation) !== 0n) writeFile(dir, 'memory.low', unlimited(BigInt(m.reservation)), `${field}.reservation`);
+  if (nonZero(m.reservation)) writeFile(dir, 'memory.low', unlimited(BigInt(m.reservation)), `${field}.reservation`);
   // cgroup v2 has neither: runc and crun leave them out too
   if (isSet(m.swappiness)) warn(`${field}.swappiness is ignored: cgroup v2 has no per-cgroup swappiness`);
   if (m.disableOOMKiller) warn(`${field}.disableOOMKiller is ignored: cgroup v2 cannot disable the OOM killer`);
@@ -45,8 +42,8 @@ export function cpuV2(dir: string, c: NonNullable<LinuxResources['cpu']>): void 
   if (nonZero(c.realtimePeriod) || nonZero(c.realtimeRuntime)) {
     throw new TsrunError('ERR_NOT_SUPPORTED', `not supported: ${field}.realtimePeriod and realtimeRuntime on cgroup v2 (the kernel has no realtime group scheduling there)`);
   }
-  if (isSet(c.shares) && BigInt(c.shares) !== 0n) writeFile(dir, 'cpu.weight', sharesToWeight(c.shares), `${field}.shares`);
-  if ((isSet(c.quota) && BigInt(c.quota) !== 0n) || (isSet(c.period) && BigInt(c.period) !== 0n)) {
+  if (nonZero(c.shares)) writeFile(dir, 'cpu.weight', sharesToWeight(c.shares), `${field}.shares`);
+  if (nonZero(c.quota) || nonZero(c.period)) {
     const period = isSet(c.period) ? BigInt(c.period) : BigInt(readFile(dir, 'cpu.max')?.trim().split(' ')[1] ?? 100000);
     writeFile(dir, 'cpu.max', cpuMax(isSet(c.quota) ? BigInt(c.quota) : undefined, period), `${field}.quota`);
   }
