@@ -35,7 +35,8 @@ test('create, start, state, kill, wait and delete, step by step', () =>
     assert.ok(created.pid > 0);
     await containers.start(id);
     assert.is(containers.state(id).status, 'running');
-    await containers.kill(id, 'SIGKILL');
+    // The kill comes from a timer, which fires only while waiting leaves the event loop free.
+    setTimeout(() => void containers.kill(id, 'SIGKILL'), 100);
     assert.equal(await containers.wait(id), { exitCode: null, signal: 9 });
     await waitFor(() => containers.state(id).status === 'stopped', 10_000, () => 'stopped');
     await containers.delete(id);
