@@ -75,7 +75,8 @@ function planIdMaps(config: Spec, ns: Namespaces, host: { uid: number; gid: numb
   const { uidMappings, gidMappings } = config.linux ?? {};
   const hasMappings = uidMappings !== undefined || gidMappings !== undefined;
   if (!ns.byType.has('user')) {
-    if (host.uid !== 0) throw invalid('linux.namespaces', 'an unprivileged user can create namespaces only inside a user namespace: add one with uid and gid mappings (see tsrun spec --rootless)');
+    // Named where the user namespace goes: linux.namespaces, or linux itself when the config has none.
+    if (host.uid !== 0) throw invalid(config.linux ? 'linux.namespaces' : 'linux', 'an unprivileged user can create namespaces only inside a user namespace: add one with uid and gid mappings (see tsrun spec --rootless)');
     if (hasMappings) throw invalid(uidMappings ? 'linux.uidMappings' : 'linux.gidMappings', 'id mappings are given but linux.namespaces has no user namespace');
     return;
   }

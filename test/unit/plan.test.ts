@@ -281,4 +281,14 @@ test('found by the fuzzer: a namespace type that is a property of every object i
   assert.throws(() => buildPlan(config, ctx()), (e: unknown) => isTsrunError(e, 'ERR_CONFIG_INVALID') && e.message.includes('unknown namespace type "toString"'));
 });
 
+test('found by the fuzzer: an unprivileged runtime without a user namespace is told where one goes, even with no linux at all', () => {
+  const unprivileged = ctx({ host: { ...ctx().host, hostUid: 1000 } });
+  const none = defaultConfig();
+  delete none.linux;
+  assert.throws(() => buildPlan(none, unprivileged), (e: Error) => e.message.startsWith('linux: an unprivileged user'));
+  const noUserns = defaultConfig();
+  noUserns.linux!.namespaces = noUserns.linux!.namespaces!.filter((ns) => ns.type !== 'user');
+  assert.throws(() => buildPlan(noUserns, unprivileged), (e: Error) => e.message.startsWith('linux.namespaces: an unprivileged user'));
+});
+
 test.run();
