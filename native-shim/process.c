@@ -250,16 +250,26 @@ static void terminal_step(struct reader *r)
 
 /* ---- identity ---- */
 
+static int id_in_range(long long id)
+{
+	return id >= 0 && id <= INT32_MAX;
+}
+
 static void identity_step(struct reader *r)
 {
-	uid_t uid = (uid_t)read_int(r);
-	gid_t gid = (gid_t)read_int(r);
+	long long uid_value = read_int(r), gid_value = read_int(r);
+	uid_t uid = (uid_t)uid_value;
+	gid_t gid = (gid_t)gid_value;
 	char **groups = read_list(r);
 	process_uid = uid;
 	long long mask = read_int(r);
 	long long no_new_privs = read_int(r);
 	uint64_t bounding = read_u64(r), effective = read_u64(r), permitted = read_u64(r);
 	uint64_t inheritable = read_u64(r), ambient = read_u64(r);
+
+	/* The last guard behind validation: setresuid(2) reads (uid_t)-1 as "unchanged", which would leave the process root. */
+	if (!id_in_range(uid_value) || !id_in_range(gid_value))
+		fail(EINVAL, "uid %lld, gid %lld: ids must be 0 to %d", uid_value, gid_value, INT32_MAX);
 
 	for (int cap = 0; cap < 64; cap++)
 		if (!(bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
@@ -269,8 +279,14 @@ static void identity_step(struct reader *r)
 	while (groups[ngroups])
 		ngroups++;
 	gid_t gids[ngroups + 1];
-	for (size_t i = 0; i < ngroups; i++)
-		gids[i] = (gid_t)strtoul(groups[i], NULL, 10);
+	for (size_t i = 0; i < ngroups; i++) {
+		char *end;
+		errno = 0;
+		long long value = strtoll(groups[i], &end, 10);
+		if (errno || *end || end == groups[i] || !id_in_range(value))
+			fail(EINVAL, "additional gid %s: ids must be 0 to %d", groups[i], INT32_MAX);
+		gids[i] = (gid_t)value;
+	}
 	if (setgroups(ngroups, gids) < 0 && !(errno == EPERM && ngroups == 0))
 		fail(errno, "setgroups");
 	free(groups);

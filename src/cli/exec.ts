@@ -2,6 +2,7 @@ import { TsrunError } from '../errors.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { exec, loadProcessFile } from '../runtime/exec.ts';
 import type { Process } from '../spec/types.ts';
+import { MAX_ID } from '../spec/validate.ts';
 import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
 
 const options = {
@@ -98,7 +99,8 @@ function mergeEnv(env: string[], extra: string[]): string[] {
 }
 
 function parseId(flag: string, text: string): number {
-  if (!/^\d+$/.test(text) || Number(text) > 0xffffffff) throw new TsrunError('ERR_USAGE', `exec: ${flag} ${JSON.stringify(text)} is not a numeric id`);
+  if (!/^\d+$/.test(text)) throw new TsrunError('ERR_USAGE', `exec: ${flag} ${JSON.stringify(text)} is not a numeric id`);
+  if (Number(text) > MAX_ID) throw new TsrunError('ERR_USAGE', `exec: ${flag} ${JSON.stringify(text)}: an id must be <= ${MAX_ID}`);
   return Number(text);
 }
 

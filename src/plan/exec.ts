@@ -6,7 +6,8 @@ import { JOIN_ORDER } from './namespaces.ts';
 import { planProcess, terminalStep } from './process.ts';
 import type { ContainerStep, HostStep, NamespaceType, Plan } from './types.ts';
 
-const PROC_NAME: Record<NamespaceType, string> = {
+/** The name of each namespace type under /proc/<pid>/ns. */
+export const PROC_NAME: Record<NamespaceType, string> = {
   user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', time: 'time', mount: 'mnt',
 };
 
@@ -27,7 +28,7 @@ export function buildExecPlan(process: Process, ctx: ExecContext): Plan {
   const { setup, exec } = planProcess(process, { capLastCap: ctx.capLastCap, listenFds: ctx.listenFds });
   const container: ContainerStep[] = [];
   if (process.terminal) container.push(terminalStep(process, true));
-  // oom_score_adj is the container's, inherited by every process in it: not set again.
+  // oom_score_adj: runtime/exec.ts sets it on stage 0, before any namespace is joined.
   container.push(...setup.filter((step) => step.op !== 'oomScoreAdj'), exec);
   return { host, clone: { op: 'clone', flags: 0 }, container };
 }

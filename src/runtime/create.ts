@@ -22,7 +22,7 @@ import type { ContainerRecord } from '../state/store.ts';
 import type { StdioFds } from '../shim/index.ts';
 import type { Runtime } from './context.ts';
 import { unmountHostMounts } from './delete.ts';
-import { capLastCap, listenFds } from './host.ts';
+import { capLastCap, hostFacts, listenFds } from './host.ts';
 import { hookState } from './state.ts';
 
 export interface CreateOptions {
@@ -46,7 +46,7 @@ export interface LoadedBundle {
 export function loadBundle(bundleDir: string): LoadedBundle {
   const bundle = resolve(bundleDir);
   const { config } = loadConfig(bundle);
-  validateConfig(config);
+  validateConfig(config, hostFacts(config));
   checkSupported(config, { ignore: ignoredByOperator(config) });
   const rootfs = resolve(bundle, config.root?.path ?? '');
   try {

@@ -1,10 +1,10 @@
 // `exec`: run another process in a running container: every namespace of the container joined,
 // its cgroups, its rootfs, and the given process settings. Like the init, the process is a child
 // of this tsrun (CLONE_PARENT), so `exec` without --detach can wait for it.
-import { readFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { joinCgroups } from '../cgroups/manager.ts';
-import { TsrunError } from '../errors.ts';
+import { TsrunError, systemError } from '../errors.ts';
 import { buildExecPlan } from '../plan/exec.ts';
 import type { Process } from '../spec/types.ts';
 import { validateConfig } from '../spec/validate.ts';
@@ -39,6 +39,8 @@ export function loadProcessFile(path: string): Process {
 /** Starts the process; resolves with its exit status (or 0 with --detach). */
 export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   const id = validateId(options.id);
+  // The process as the command line and --process made it: a --user of 4294967295 is refused here.
+  validateConfig({ ociVersion: '1.3.0', process: options.process });
   const record = rt.store.read(id);
   const status = observeStatus(rt.store, record);
   if (status !== 'running' && status !== 'created') throw new TsrunError('ERR_STATE', `cannot exec in container ${id}: it is ${status}, not running`);
@@ -47,6 +49,9 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   if (options.process.terminal && !options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: a terminal (--tty) needs --console-socket');
   if (!options.process.terminal && options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: --console-socket needs a terminal (--tty)');
 
+  // The container's oom_score_adj, as runc gives it, unless the process sets its own: otherwise the
+  // process would keep its caller's (a containerd shim runs at -998, nearly unkillable).
+  const oomScoreAdj = options.process.oomScoreAdj ?? record.process?.oomScoreAdj;
   const inherited = listenFds();
   const plan = buildExecPlan(options.process, {
     initPid: record.pid,
@@ -59,7 +64,13 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   const pid = await spawnInit(plan, { preserveFds: inherited + options.preserveFds }, {
     // Not cloned into the cgroup: after joining the container's cgroup namespace, stage 0 would be
     // outside its root, where the kernel refuses CLONE_INTO_CGROUP.
-    onStage0: (stage0) => joinCgroups(record.cgroups.dirs, stage0),
+    onStage0: (stage0) => {
+      joinCgroups(record.cgroups.dirs, stage0);
+      // Set on stage 0 before it joins any namespace, through the host's /proc (runc's nsexec does the
+      // same): the container's /proc is the container's to change, and in a user namespace the
+      // process could not lower the value.
+      if (oomScoreAdj !== undefined) setOomScoreAdj(stage0, oomScoreAdj);
+    },
     onCreateRuntime: () => Promise.reject(new TsrunError('ERR_SPAWN', 'exec: unexpected createRuntime request')),
   });
   if (options.pidFile) writePidFile(options.pidFile, pid);
@@ -70,5 +81,13 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     return signal ? 128 + signal : (exitCode ?? 0);
   } finally {
     stopForwarding();
+  }
+}
+
+function setOomScoreAdj(pid: number, value: number): void {
+  try {
+    writeFileSync(`/proc/${pid}/oom_score_adj`, String(value));
+  } catch (err) {
+    throw systemError(`exec: set oom_score_adj ${value}`, err, 'ERR_SPAWN');
   }
 }

@@ -8,6 +8,18 @@ import { joinPath as join, quote } from './quote.ts';
 import type { Spec } from './types.ts';
 import { unsupportedPaths } from './unsupported.ts';
 
+/**
+ * What some rules need to know of the host, found by the runtime (src/runtime/host.ts) before
+ * validation: the rules themselves stay pure.
+ */
+export interface HostFacts {
+  /** by type, each namespace that linux.namespaces joins by path */
+  joinedNamespaces: ReadonlyMap<string, JoinedNamespace>;
+}
+
+/** The runtime's own namespace, another one, or why that cannot be told. */
+export type JoinedNamespace = 'runtime' | 'other' | { unknown: string };
+
 export interface Problem {
   /** JSON path such as "process.capabilities.bounding[2]" ("" for the document itself) */
   path: string;
@@ -15,8 +27,8 @@ export interface Problem {
 }
 
 /** Throws one ERR_CONFIG_INVALID listing every problem of the config. */
-export function validateConfig(config: Spec): void {
-  const problems = configProblems(config);
+export function validateConfig(config: Spec, host?: HostFacts): void {
+  const problems = configProblems(config, host);
   if (problems.length === 0) return;
   const lines = problems.map((p) => `  ${p.path || '(config)'}: ${p.message}`);
   const count = problems.length === 1 ? '1 problem' : `${problems.length} problems`;
@@ -34,12 +46,12 @@ export function checkSupported(config: Spec, options: { ignore?: readonly string
 }
 
 /** The schema's problems, then those of the rules beyond it. */
-export function configProblems(config: Spec): Problem[] {
+export function configProblems(config: Spec, host?: HostFacts): Problem[] {
   const schema = configSchemaProblems(config);
   // One report per broken field: the rules beyond the schema say nothing more inside it.
   const broken = schema.map((p) => p.path).filter((p) => p !== '');
   const inBroken = (path: string) => broken.some((b) => path.startsWith(b) && (path.length === b.length || path[b.length] === '.' || path[b.length] === '['));
-  return [...schema, ...semanticProblems(config).filter((p) => !inBroken(p.path))];
+  return [...schema, ...semanticProblems(config, host).filter((p) => !inBroken(p.path))];
 }
 
 /** What spec-schemas/config-schema.json finds wrong, bigints included. */
@@ -222,8 +234,18 @@ const IPC_SYSCTLS: ReadonlySet<string> = new Set([
   'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced',
 ]);
 
-/** Rules the schema cannot express. They look only at well-formed parts, so that they can run beside the schema on any input. */
-export function semanticProblems(config: Spec): Problem[] {
+/**
+ * The greatest uid or gid a process may take. uid_t is 32 bits, but setresuid(2), setresgid(2) and
+ * chown(2) read (uid_t)-1 as "leave unchanged": a process "running as" 4294967295 would stay root.
+ * runc refuses every id above 2^31-1, and so does tsrun.
+ */
+export const MAX_ID = 2 ** 31 - 1;
+
+/**
+ * Rules the schema cannot express. They look only at well-formed parts, so that they can run beside
+ * the schema on any input. Without `host`, a namespace joined by path counts as the container's own.
+ */
+export function semanticProblems(config: Spec, host?: HostFacts): Problem[] {
   const problems: Problem[] = [];
   const problem = (path: string, message: string) => problems.push({ path, message });
 
@@ -239,6 +261,13 @@ export function semanticProblems(config: Spec): Problem[] {
       if (typeof name === 'string' && !CAPABILITIES.has(name)) problem(`process.capabilities.${set}[${i}]`, `unknown capability ${quote(name)}`);
     });
   }
+  const user = obj(proc.user);
+  const checkId = (value: unknown, path: string) => {
+    if (isInteger(value) && value > MAX_ID) problem(path, `must be <= ${MAX_ID} (got ${value}), as in runc: to setuid(2), 4294967295 means "unchanged"`);
+  };
+  checkId(user.uid, 'process.user.uid');
+  checkId(user.gid, 'process.user.gid');
+  arr(user.additionalGids).forEach((gid, i) => checkId(gid, `process.user.additionalGids[${i}]`));
   const rlimitAt = new Map<string, number>();
   arr(proc.rlimits).forEach((entry, i) => {
     const { type, soft, hard } = obj(entry);
@@ -263,9 +292,19 @@ export function semanticProblems(config: Spec): Problem[] {
   });
   const has = (type: string) => nsAt.has(type);
   const joins = (type: string) => obj(arr(linux.namespaces)[nsAt.get(type) ?? -1]).path !== undefined;
+  // runc's isHostNetNS, for every type: a namespace joined by path is the host's when it is the runtime's own.
+  const ownNamespaceProblem = (type: string, missing: string): string | undefined => {
+    if (!has(type)) return missing;
+    const joined = host?.joinedNamespaces.get(type);
+    const path = `linux.namespaces[${nsAt.get(type)}].path`;
+    if (joined === 'runtime') return `${path} is the runtime's own ${type} namespace: setting it would change the host`;
+    if (typeof joined === 'object') return `${path} cannot be compared with the runtime's own ${type} namespace (${joined.unknown}): setting it could change the host`;
+    return undefined;
+  };
 
   for (const field of ['hostname', 'domainname'] as const) {
-    if (typeof config[field] === 'string' && config[field] && !has('uts')) problem(field, 'needs a uts namespace in linux.namespaces: setting it would change the host');
+    const wrong = typeof config[field] === 'string' && config[field] ? ownNamespaceProblem('uts', 'needs a uts namespace in linux.namespaces: setting it would change the host') : undefined;
+    if (wrong) problem(field, wrong);
   }
 
   // Empty lists count as none, as in runc.
@@ -289,9 +328,10 @@ export function semanticProblems(config: Spec): Problem[] {
       : name === 'kernel.domainname' ? 'uts'
       : name.startsWith('user.') ? 'user'
       : undefined;
-    if (name === 'kernel.hostname') problem(where, 'set the hostname with the hostname field instead');
-    else if (!needs) problem(where, 'is not isolated by any namespace: setting it would change the host');
-    else if (!has(needs)) problem(where, `needs ${needs === 'ipc' ? 'an' : 'a'} ${needs} namespace in linux.namespaces`);
+    const wrong = name === 'kernel.hostname' ? 'set the hostname with the hostname field instead'
+      : !needs ? 'is not isolated by any namespace: setting it would change the host'
+      : ownNamespaceProblem(needs, `needs ${needs === 'ipc' ? 'an' : 'a'} ${needs} namespace in linux.namespaces`);
+    if (wrong) problem(where, wrong);
   }
   problems.push(...nulProblems(config), ...pathLengthProblems(config));
   return problems;
