@@ -104,7 +104,8 @@ function parseId(flag: string, text: string): number {
   return Number(text);
 }
 
-function parseUser(text: string): { uid: number; gid?: number } {
+/** --user UID[:GID] */
+export function parseUser(text: string): { uid: number; gid?: number } {
   const [uid, gid, ...rest] = text.split(':');
   if (rest.length) throw new TsrunError('ERR_USAGE', `exec: --user ${JSON.stringify(text)} is not UID[:GID]`);
   return gid === undefined ? { uid: parseId('--user', uid) } : { uid: parseId('--user', uid), gid: parseId('--user', gid) };

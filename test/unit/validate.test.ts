@@ -6,14 +6,16 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { parseUser } from '../../src/cli/exec.ts';
 import { TsrunError } from '../../src/errors.ts';
 import { loadBundle } from '../../src/runtime/create.ts';
+import { hostFacts } from '../../src/runtime/host.ts';
 import { defaultConfig } from '../../src/spec/default-config.ts';
 import { loadConfig, parseJson } from '../../src/spec/load.ts';
 import { quote } from '../../src/spec/quote.ts';
 import type { Spec } from '../../src/spec/types.ts';
 import { IGNORED, UNSUPPORTED } from '../../src/spec/unsupported.ts';
-import { checkSupported, configProblems, validateConfig } from '../../src/spec/validate.ts';
+import { checkSupported, configProblems, validateConfig, type HostFacts } from '../../src/spec/validate.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const clients = join(repoRoot, 'test', 'fixtures', 'clients');
@@ -311,6 +313,89 @@ test('validateConfig: namespaces: each type once; what needs one', () => {
   delete config.linux.timeOffsets;
   assert.equal(problemLines(config), []);
 
+});
+
+// Checked to fail without the rule: with the id check of semanticProblems removed, the refused
+// ids below came back without problems (and `exec --user` took 4294967295 without parseUser's).
+test('validateConfig: uid, gid and additionalGids from 0 to 2^31-1; 2^31 and 2^32-1 (-1, "unchanged" to setuid) refused', () => {
+  const withUser = (uid: number, gid: number, additionalGids: number[]) => {
+    const config = base() as any;
+    config.process.user = { uid, gid, additionalGids };
+    return config as Spec;
+  };
+  const exec = (user: object) => ({ ociVersion: '1.3.0', process: { cwd: '/', args: ['id'], user } }) as Spec;
+  for (const id of [0, 2 ** 31 - 1]) {
+    assert.equal(problemLines(withUser(id, id, [id, id])), [], String(id));
+    assert.equal(problemLines(exec({ uid: id, gid: id, additionalGids: [id] })), [], String(id));
+  }
+  for (const id of [2 ** 31, 2 ** 32 - 1]) {
+    const beyond = `must be <= 2147483647 (got ${id}), as in runc: to setuid(2), 4294967295 means "unchanged"`;
+    assert.equal(problemLines(withUser(id, 0, [])), [`process.user.uid: ${beyond}`]);
+    assert.equal(problemLines(withUser(0, id, [])), [`process.user.gid: ${beyond}`]);
+    assert.equal(problemLines(withUser(0, 0, [5, id])), [`process.user.additionalGids[1]: ${beyond}`]);
+    assert.equal(problemLines(exec({ uid: id, gid: id, additionalGids: [id] })), [
+      `process.user.uid: ${beyond}`, `process.user.gid: ${beyond}`, `process.user.additionalGids[0]: ${beyond}`,
+    ]);
+    assert.is(thrown(() => validateConfig(exec({ uid: id, gid: 0 }))).exitCode, 2);
+  }
+  // beyond uint32 the schema says it, once
+  assert.equal(problemLines(withUser(2 ** 32, 0, [])), ['process.user.uid: must be <= 4294967295 (got 4294967296)']);
+});
+
+test('exec --user: 0 and 2^31-1 taken, 2^31 and 2^32-1 refused as usage errors', () => {
+  assert.equal(parseUser('0'), { uid: 0 });
+  assert.equal(parseUser('2147483647:2147483647'), { uid: 2147483647, gid: 2147483647 });
+  for (const text of ['2147483648', '4294967295', '0:2147483648', '0:4294967295', '4294967296', '-1', '1:x']) {
+    const err = thrown(() => parseUser(text));
+    assert.is(err.code, 'ERR_USAGE', text);
+    assert.is(err.exitCode, 2);
+  }
+});
+
+// Checked to fail without the rule: with ownNamespaceProblem ignoring `host`, the joined runtime
+// namespaces below came back without problems.
+test('validateConfig: sysctls and hostnames need a namespace of the container's own, a joined one only if it is not the runtime\'s', () => {
+  const config = base() as any;
+  config.linux.namespaces = [{ type: 'pid' }, { type: 'mount' }, { type: 'network', path: '/run/netns/x' }, { type: 'ipc', path: '/run/ipc' }, { type: 'uts', path: '/run/uts' }];
+  config.hostname = 'h';
+  config.domainname = 'd';
+  config.linux.sysctl = { 'net.core.somaxconn': '1024', 'kernel.msgmax': '8192', 'fs.mqueue.msg_max': '10', 'kernel.domainname': 'x' };
+  const facts = (state: 'runtime' | 'other' | { unknown: string }): HostFacts => ({ joinedNamespaces: new Map(['network', 'ipc', 'uts'].map((t) => [t, state])) });
+  const lines = (host?: HostFacts) => configProblems(config, host).map((p) => `${p.path}: ${p.message}`);
+  // without host facts (and with other namespaces) a joined namespace counts as the container's own
+  assert.equal(lines(), []);
+  assert.equal(lines(facts('other')), []);
+  const own = (i: number, type: string) => `linux.namespaces[${i}].path is the runtime's own ${type} namespace: setting it would change the host`;
+  assert.equal(lines(facts('runtime')), [
+    `hostname: ${own(4, 'uts')}`,
+    `domainname: ${own(4, 'uts')}`,
+    `linux.sysctl["net.core.somaxconn"]: ${own(2, 'network')}`,
+    `linux.sysctl["kernel.msgmax"]: ${own(3, 'ipc')}`,
+    `linux.sysctl["fs.mqueue.msg_max"]: ${own(3, 'ipc')}`,
+    `linux.sysctl["kernel.domainname"]: ${own(4, 'uts')}`,
+  ]);
+  // a path that cannot be compared is refused, as runc does
+  assert.equal(lines(facts({ unknown: 'ENOENT' }))[2],
+    'linux.sysctl["net.core.somaxconn"]: linux.namespaces[2].path cannot be compared with the runtime\'s own network namespace (ENOENT): setting it could change the host');
+  // what no sysctl or hostname depends on is not looked at
+  config.linux.sysctl = {};
+  config.hostname = config.domainname = '';
+  assert.equal(lines(facts('runtime')), []);
+});
+
+test('hostFacts: a joined path is compared with the runtime\'s own namespace of its type', () => {
+  const config = base() as any;
+  config.linux.namespaces = [
+    { type: 'network', path: `/proc/${process.pid}/ns/net` },
+    { type: 'ipc', path: '/proc/self/ns/ipc' },
+    { type: 'uts', path: '/proc/self/ns/net' }, // a namespace, but not of this type
+    { type: 'mount', path: join(scratch, 'missing') },
+    { type: 'pid' },
+    { type: 'cgroup', path: 7 },
+  ];
+  assert.equal([...hostFacts(config).joinedNamespaces], [
+    ['network', 'runtime'], ['ipc', 'runtime'], ['uts', 'other'], ['mount', { unknown: 'ENOENT' }],
+  ]);
 });
 
 test('validateConfig: rules beyond the schema also run on a malformed config', () => {
