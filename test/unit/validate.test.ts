@@ -354,7 +354,7 @@ test('exec --user: 0 and 2^31-1 taken, 2^31 and 2^32-1 refused as usage errors',
 
 // Checked to fail without the rule: with ownNamespaceProblem ignoring `host`, the joined runtime
 // namespaces below came back without problems.
-test('validateConfig: sysctls and hostnames need a namespace of the container's own, a joined one only if it is not the runtime\'s', () => {
+test('validateConfig: sysctls and hostnames need a namespace of the container\'s own, a joined one only if it is not the runtime\'s', () => {
   const config = base() as any;
   config.linux.namespaces = [{ type: 'pid' }, { type: 'mount' }, { type: 'network', path: '/run/netns/x' }, { type: 'ipc', path: '/run/ipc' }, { type: 'uts', path: '/run/uts' }];
   config.hostname = 'h';
