@@ -43,8 +43,8 @@ async function stop(sb: Sandbox, id: string): Promise<void> {
 const execPids = (sb: Sandbox, id: string): number[] => JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout);
 
 // Checked to fail without the fix: with the id rule of semanticProblems removed, create failed with
-// exit 1 at the init's identity step (its last guard); with that guard removed too, the container
-// ran `id` as uid 0.
+// exit 1 at the init's identity step (its last guard); with that guard removed too, create
+// succeeded, the container's process left as root.
 test('process.user ids of 2^32-1 (-1, "unchanged" to setresuid) are refused before anything exists', () =>
   inSandbox((sb) => {
     for (const user of [{ uid: 4294967295, gid: 0 }, { uid: 1000, gid: 4294967295 }, { uid: 1000, gid: 1000, additionalGids: [4294967295] }, { uid: 2147483648, gid: 0 }]) {
@@ -56,8 +56,8 @@ test('process.user ids of 2^32-1 (-1, "unchanged" to setresuid) are refused befo
     }
   }));
 
-// Checked to fail without the fix: with parseUser's limit and exec's validation removed, exec
-// --user 4294967295 exited 1 at the identity step; with the init's guard removed too, `id -u` said 0.
+// Checked to fail without the fix: with parseUser's limit, exec's validation and the init's guard
+// removed, exec --user 4294967295 ran `id -u`, which printed 0.
 test('exec --user 4294967295 and a --process file with such ids are refused with exit 2, nothing started', () =>
   inSandbox(async (sb) => {
     const { id } = startSleeper(sb);
@@ -69,7 +69,7 @@ test('exec --user 4294967295 and a --process file with such ids are refused with
     }
     const file = sb.file('process.json');
     for (const user of [{ uid: 4294967295, gid: 0 }, { uid: 0, gid: 0, additionalGids: [4294967295] }]) {
-      writeFileSync(file, JSON.stringify({ cwd: '/', args: ['id', '-u'], env: ['PATH=/bin'], user }));
+      writeFileSync(file, JSON.stringify({ cwd: '/', args: ['id', '-u'], env: ['PATH=/usr/bin:/bin'], user }));
       const result = sb.tsrun(['exec', '--process', file, id]);
       assert.is(result.status, 2, `--process ${JSON.stringify(user)}: ${result.stderr}`);
       assert.match(result.stderr, /process\.user\./);
@@ -80,9 +80,8 @@ test('exec --user 4294967295 and a --process file with such ids are refused with
     await stop(sb, id);
   }));
 
-// Checked to fail without the fix: with ownNamespaceProblem ignoring the host facts, these configs
-// were created, and the host's somaxconn and msgmax (and, with the hostname field, its hostname)
-// took the container's values.
+// Checked to fail without the fix: with ownNamespaceProblem ignoring the host facts, the first
+// config was created (exit 0), writing its somaxconn into the host's network namespace.
 test("sysctls and the hostname are refused in a namespace joined by a path that is the runtime's own", () =>
   inSandbox((sb) => {
     const somaxconn = readFileSync('/proc/sys/net/core/somaxconn', 'utf8');
