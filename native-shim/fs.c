@@ -185,6 +185,74 @@ static void fd_path(char buf[32], int fd)
 	snprintf(buf, 32, "/proc/self/fd/%d", fd);
 }
 
+/* Where an open object lies as the host sees it (d_path, through the host's /proc): "" if unknown. */
+static void host_path(int fd, char out[4096])
+{
+	char link[32];
+	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
+	ssize_t n = readlink(link, out, 4095);
+	out[n > 0 && out[0] == '/' ? n : 0] = '\0';
+}
+
+/* Where a resolved object lies in the container: "/proc/meminfo" for <rootfs>/proc/meminfo, "" if unknown. */
+static void container_path(int fd, char out[4096])
+{
+	char root[4096], path[4096];
+	host_path(root_fd, root);
+	host_path(fd, path);
+	size_t len = strcmp(root, "/") == 0 ? 0 : strlen(root);
+	if (!*root || !*path || strncmp(path, root, len) != 0 || (path[len] != '/' && path[len] != '\0'))
+		out[0] = '\0';
+	else
+		snprintf(out, 4096, "%s", path[len] ? path + len : "/");
+}
+
+/*
+ * Files of /proc that a mount may cover: runc's list (checkProcMount), the files lxcfs emulates.
+ * src/spec/validate.ts holds the config's destinations to the same list.
+ */
+static const char *const proc_files_to_mount_on[] = {
+	"/proc/cpuinfo", "/proc/diskstats", "/proc/meminfo", "/proc/stat", "/proc/swaps", "/proc/uptime",
+	"/proc/loadavg", "/proc/slabinfo", "/proc/net/dev", "/proc/sys/kernel/ns_last_pid", "/proc/sys/crypto/fips_enabled",
+};
+
+#define PROC_ROOT_INO 1
+
+/*
+ * runc's checkProcMount on the destination as resolved in the rootfs, whatever led it there (a
+ * symlink of the image: evil -> /proc/sys/kernel): nothing is mounted inside the container's /proc
+ * or any procfs, but on runc's list of files. Returns 1 when the destination is /proc itself (or
+ * the root of a procfs), where only a procfs may be mounted: the caller checks what it mounts. The
+ * runtime's own masks (mask_path, readonly_path) do not come here.
+ */
+static int proc_destination(int target, const char *destination)
+{
+	struct statfs fs;
+	struct stat st;
+	if (fstatfs(target, &fs) < 0 || fstat(target, &st) < 0)
+		fail(errno, "stat %s", destination);
+	char path[4096];
+	container_path(target, path);
+	int on_procfs = fs.f_type == PROC_SUPER_MAGIC;
+	if (on_procfs ? st.st_ino == PROC_ROOT_INO : strcmp(path, "/proc") == 0)
+		return 1;
+	if (!on_procfs && strncmp(path, "/proc/", 6) != 0)
+		return 0;
+	for (size_t i = 0; i < sizeof(proc_files_to_mount_on) / sizeof(proc_files_to_mount_on[0]); i++)
+		if (strcmp(path, proc_files_to_mount_on[i]) == 0)
+			return 0;
+	fail(EPERM, "mount on %s: it lies inside /proc (%s), where nothing may be mounted but on the files lxcfs provides",
+		destination, *path ? path : "a procfs");
+	return 0;
+}
+
+/* A mount on /proc must be a procfs: `is_procfs` says whether it is. */
+static void require_procfs(int is_procfs, const char *destination)
+{
+	if (!is_procfs)
+		fail(EPERM, "mount on %s: only a procfs may be mounted on /proc", destination);
+}
+
 /*
  * The new mount API: every mount is built detached (open_tree OPEN_TREE_CLONE, or fsopen + fsmount),
  * gets its attributes while nobody else can reach it, and is attached with move_mount onto the
@@ -308,6 +376,9 @@ void mount_step(struct reader *r)
 	int target = open_in_root(destination, kind);
 	if (target < 0)
 		fail(errno, "resolve %s in the rootfs", destination);
+	int on_proc_root = proc_destination(target, destination);
+	if (on_proc_root && !(flags & MS_BIND))
+		require_procfs(strcmp(fstype, "proc") == 0, destination);
 	if (flags & MS_REMOUNT) {
 		/* no new mount: the one at the resolved destination changes its flags */
 		char target_path[32];
@@ -324,6 +395,9 @@ void mount_step(struct reader *r)
 		tree = clone_tree(AT_FDCWD, source, (flags & MS_REC) != 0);
 		if (tree < 0)
 			fail(errno, "mount %s on %s", source, destination);
+		struct statfs fs;
+		if (on_proc_root)
+			require_procfs(fstatfs(tree, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC, destination);
 		if (remount_flags && set_bind_flags(tree, remount_flags) < 0)
 			fail(errno, "remount %s", destination);
 	} else {
@@ -421,12 +495,106 @@ void pivot_root_step(void)
 	root_switched();
 }
 
+/* A mount point of /proc/self/mountinfo with its octal escapes (\040 for a space...) undone, in place. */
+static char *unescape_mount_point(char *text)
+{
+	char *out = text;
+	for (const char *in = text; *in; out++) {
+		if (in[0] == '\\' && in[1] >= '0' && in[1] <= '3' && in[2] >= '0' && in[2] <= '7' && in[3] >= '0' && in[3] <= '7') {
+			*out = (char)((in[1] - '0') * 64 + (in[2] - '0') * 8 + (in[3] - '0'));
+			in += 4;
+		} else {
+			*out = *in++;
+		}
+	}
+	*out = '\0';
+	return text;
+}
+
+/*
+ * The mount points of every whole procfs and sysfs (its root mounted) of the mount namespace that
+ * is not below the rootfs, from /proc/self/mountinfo: a NULL-terminated list.
+ */
+static char **host_pseudo_filesystems(void)
+{
+	char rootfs[4096];
+	host_path(root_fd, rootfs);
+	if (!*rootfs)
+		fail(EINVAL, "find the rootfs in the mount table");
+	size_t rootfs_len = strcmp(rootfs, "/") == 0 ? 0 : strlen(rootfs);
+	FILE *mountinfo = fopen("/proc/self/mountinfo", "re");
+	if (!mountinfo)
+		fail(errno, "open /proc/self/mountinfo");
+	char **found = NULL, *line = NULL;
+	size_t count = 0, size = 0;
+	while (getline(&line, &size, mountinfo) > 0) {
+		/* id parent major:minor root mount-point options [optional...] - fstype source super-options */
+		char *save = NULL, *field[5];
+		int n = 0;
+		while (n < 5 && (field[n] = strtok_r(n ? NULL : line, " ", &save)))
+			n++;
+		char *dash = n == 5 ? strstr(save, " - ") : NULL;
+		if (!dash)
+			fail(EINVAL, "unexpected line in /proc/self/mountinfo");
+		char *fstype = strtok_r(dash + 3, " ", &save);
+		if (strcmp(field[3], "/") != 0 || !fstype || (strcmp(fstype, "proc") != 0 && strcmp(fstype, "sysfs") != 0))
+			continue;
+		char *point = unescape_mount_point(field[4]);
+		if (strncmp(point, rootfs, rootfs_len) == 0 && (point[rootfs_len] == '/' || point[rootfs_len] == '\0'))
+			continue;
+		char **grown = realloc(found, (count + 2) * sizeof(*found));
+		if (!grown || !(grown[count] = strdup(point)))
+			fail(ENOMEM, "allocate");
+		found = grown;
+		found[++count] = NULL;
+	}
+	if (ferror(mountinfo))
+		fail(errno, "read /proc/self/mountinfo");
+	fclose(mountinfo);
+	free(line);
+	return found;
+}
+
+/*
+ * --no-pivot leaves the host's mounts in the container's mount namespace, under the rootfs moved
+ * onto /: out of sight, but there. The kernel lets a user namespace mount a new procfs or sysfs as
+ * long as one instance is fully visible in its mount namespace (mount_too_revealing), so a process
+ * of the container that makes a user and mount namespace of its own could mount a procfs without
+ * the masks. As runc does: detach every whole procfs and sysfs outside the rootfs, or, where the
+ * kernel refuses (mounts locked by a user namespace), cover it with a read-only tmpfs. / is
+ * MS_REC|MS_SLAVE since step 1: the host keeps its mounts.
+ */
+static void hide_host_pseudo_filesystems(void)
+{
+	char **points = host_pseudo_filesystems();
+	for (char **p = points; p && *p; p++) {
+		if (umount2(*p, MNT_DETACH | UMOUNT_NOFOLLOW) == 0 || errno == ENOENT) {
+			free(*p);
+			continue; /* ENOENT: below one detached already */
+		}
+		if (errno != EINVAL && errno != EPERM)
+			fail(errno, "unmount %s", *p);
+		int dir = open(*p, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+		if (dir < 0)
+			fail(errno, "open %s", *p);
+		int tree = new_filesystem("tmpfs", "tmpfs", MS_RDONLY, "", *p);
+		if (attach(tree, dir) < 0)
+			fail(errno, "cover %s", *p);
+		close(tree);
+		close(dir);
+		free(*p);
+	}
+	free(points);
+}
+
 /*
  * --no-pivot (move = 1): move the rootfs mount onto / and chroot there. Without a mount namespace
  * (move = 0) the / is the host's: a plain chroot into the rootfs bind mount, nothing moved.
  */
 void chroot_step(int move)
 {
+	if (move)
+		hide_host_pseudo_filesystems();
 	if (fchdir(root_fd) < 0)
 		fail(errno, "chdir to the rootfs");
 	if (move && mount(".", "/", NULL, MS_MOVE, NULL) < 0)

@@ -112,7 +112,7 @@ export type ContainerStep =
   /** run hooks inside the container namespaces with the state JSON on stdin */
   | { op: 'hooks'; stage: 'createContainer' | 'startContainer'; hooks: Hook[] }
   | { op: 'pivotRoot' }
-  /** --no-pivot: MS_MOVE the rootfs onto / and chroot */
+  /** --no-pivot: detach (or cover) the host's procfs and sysfs mounts, MS_MOVE the rootfs onto / and chroot */
   | { op: 'chroot' }
   /**
    * No mount namespace: chroot into the rootfs bind mount, leaving the host's / alone (its

@@ -2,6 +2,7 @@
 // a schema cannot express (runc's validator: namespaces that fields depend on, duplicates, real
 // capability and rlimit names). Every problem is collected and reported at once, one per line,
 // each with its JSON path.
+import { posix } from 'node:path';
 import { TsrunError } from '../errors.ts';
 import { validate as validateSchema, type ValidationError } from './generated/config.js';
 import { joinPath as join, quote } from './quote.ts';
@@ -333,8 +334,36 @@ export function semanticProblems(config: Spec, host?: HostFacts): Problem[] {
       : ownNamespaceProblem(needs, `needs ${needs === 'ipc' ? 'an' : 'a'} ${needs} namespace in linux.namespaces`);
     if (wrong) problem(where, wrong);
   }
+  arr(config.mounts).forEach((entry, i) => {
+    const message = procMountProblem(obj(entry));
+    if (message) problem(`mounts[${i}].destination`, message);
+  });
   problems.push(...nulProblems(config), ...pathLengthProblems(config));
   return problems;
+}
+
+/**
+ * Files of /proc that a mount may cover: runc's list (checkProcMount), the files lxcfs emulates.
+ * native-shim/fs.c holds the destination, as resolved in the rootfs, to the same list.
+ */
+const PROC_FILES_TO_MOUNT_ON: ReadonlySet<string> = new Set([
+  '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
+  '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled',
+]);
+
+/**
+ * runc's checkProcMount on the cleaned destination: nothing is mounted inside /proc (over
+ * /proc/sys/kernel/core_pattern, say) but on runc's list, and only a procfs on /proc itself (a
+ * new one, or a bind mount, whose source the init checks to be a procfs).
+ */
+function procMountProblem({ destination, type, options }: Record<string, unknown>): string | undefined {
+  if (typeof destination !== 'string') return undefined;
+  const path = posix.resolve('/', destination);
+  // the spec's rule for a bind mount, as src/plan/mounts.ts applies it
+  const bind = type === 'bind' || arr(options).some((o) => o === 'bind' || o === 'rbind');
+  if (path === '/proc') return type === 'proc' || bind ? undefined : 'only a procfs may be mounted on /proc (type "proc", or a bind mount of a procfs)';
+  if (!path.startsWith('/proc/') || PROC_FILES_TO_MOUNT_ON.has(path)) return undefined;
+  return `${quote(path)} is inside /proc, where nothing may be mounted but on the files lxcfs provides (${[...PROC_FILES_TO_MOUNT_ON].join(', ')})`;
 }
 
 /** The path fields of the config; `[]` is every element, `*` every key. */

@@ -398,6 +398,42 @@ test('hostFacts: a joined path is compared with the runtime\'s own namespace of 
   ]);
 });
 
+// Fails without the rule (procMountProblem removed once: every refused destination passed).
+test('validateConfig: nothing is mounted inside /proc but on runc\'s list; only a procfs on /proc', () => {
+  const config = base() as any;
+  const first = config.mounts.length;
+  const bind = (destination: string) => ({ destination, type: 'bind', source: '/etc/hostname', options: ['bind'] });
+  config.mounts.push(
+    bind('/proc/sys/kernel/core_pattern'),
+    { destination: '/proc/sysrq-trigger', type: 'none', source: '/dev/null', options: ['rbind'] },
+    bind('proc/sys/kernel/core_pattern'), // relative (deprecated): from /
+    bind('/proc/../proc/./kcore'),
+    bind('//proc/acpi/'),
+    { destination: '/proc', type: 'tmpfs', source: 'tmpfs' },
+    { destination: '/proc/sys', type: 'proc', source: 'proc' },
+  );
+  const inside = (path: string) => new RegExp(`^mounts\\[\\d+\\]\\.destination: "${path}" is inside /proc, where nothing may be mounted but on the files lxcfs provides`);
+  const lines = problemLines(config);
+  assert.is(lines.length, 7, lines.join('\n'));
+  assert.ok(lines.every((line, i) => line.startsWith(`mounts[${first + i}].destination: `)), lines.join('\n'));
+  for (const [i, path] of [[0, '/proc/sys/kernel/core_pattern'], [1, '/proc/sysrq-trigger'], [2, '/proc/sys/kernel/core_pattern'], [3, '/proc/kcore'], [4, '/proc/acpi'], [6, '/proc/sys']] as const) {
+    assert.match(lines[i], inside(path));
+  }
+  assert.is(lines[5], `mounts[${first + 5}].destination: only a procfs may be mounted on /proc (type "proc", or a bind mount of a procfs)`);
+
+  // runc's list, a procfs or a bind (of a procfs, checked by the init) on /proc, and what only looks like /proc
+  config.mounts = [
+    ...base().mounts!,
+    ...['/proc/meminfo', '/proc/cpuinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid', '/proc/uptime/'].map(bind),
+    { destination: '/proc', type: 'proc', source: 'proc' },
+    { destination: '/proc', type: 'bind', source: '/proc', options: ['rbind'] },
+    bind('/procfs/sys/kernel/core_pattern'),
+    bind('/proc2'),
+  ];
+  assert.equal(problemLines(config), []);
+  assert.ok(base().mounts!.some((m) => m.destination === '/proc'), 'the default config mounts a procfs on /proc');
+});
+
 test('validateConfig: rules beyond the schema also run on a malformed config', () => {
   const config = base() as any;
   config.process.capabilities.bounding = ['CAP_TEST_FOO', 5];
