@@ -110,13 +110,16 @@ test('an image whose /proc or /sys is a symlink is refused', () =>
   }));
 
 // Checked without the fix: mknod /dev/net/mydev goes by path into the volume mounted on /dev/net,
-// unlinks the user's node there and makes a 0666 one of uid 1000.
+// unlinks the user's node there and makes a 0666 one of uid 1000; with the entry left alone but the
+// walk by path (not from the init's /dev), /dev/net/tun is a new node in the volume.
 test('a device under a volume mounted later in /dev is refused, never made in the volume', () =>
   inSandbox((sb) => {
     const volume = hostVolume(sb, 'volume', 'nodes');
     const before = snapshot(volume);
-    const bundle = sb.bundle((c) => withVolume(c, volume, '/dev/net', '/dev/net/mydev'));
-    assertRefused(sb, bundle, /mknod \/dev\/net\/mydev: \/dev\/net is another mount/, () => assertUntouched(volume, before));
+    for (const device of ['/dev/net/tun', '/dev/net/mydev']) {
+      const bundle = sb.bundle((c) => withVolume(c, volume, '/dev/net', device));
+      assertRefused(sb, bundle, new RegExp(`mknod ${device}: /dev/net is another mount`), () => assertUntouched(volume, before));
+    }
   }));
 
 // Checked without the fix: the symlink step unlinks the file bound on /dev/stdout (EBUSY: create
@@ -134,6 +137,22 @@ test('device and symlink steps leave an entry that a later mount put in /dev alo
     assert.match(out, /^the user's null$/m, out);
     assert.match(out, /^the user's stdout$/m, out);
     assert.match(out, /^\/dev\/zero character special file 1:5 666$/m, 'the other devices are made');
+    assertUntouched(volume, before);
+  }));
+
+// Checked without the fix: with no /dev of the init's, mknod /dev/net/mydev unlinks the volume's
+// node (root's, 0600) and makes a 0666 one of uid 1000 in its place.
+test('without a /dev mount, an entry that is there already is left as it is, even in a volume', () =>
+  inSandbox(async (sb) => {
+    const volume = hostVolume(sb, 'volume', 'nodes');
+    const before = snapshot(volume);
+    const bundle = sb.bundle((c) => {
+      c.mounts = c.mounts.filter((m: { destination: string }) => m.destination !== '/dev');
+      withVolume(c, volume, '/dev/net', '/dev/net/mydev');
+      c.process.args = ['stat', '-c', '%n %a %u', '/dev/net/mydev'];
+    }, { copyRootfs: true });
+    const out = await sb.runToEnd(bundle);
+    assert.match(out, /^\/dev\/net\/mydev 600 0$/m, out);
     assertUntouched(volume, before);
   }));
 
