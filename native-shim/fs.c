@@ -429,13 +429,16 @@ void mount_step(struct reader *r)
 		if (set_attributes(tree, 0, 0, change & ~(unsigned long)MS_REC, (change & MS_REC) != 0) < 0)
 			fail(errno, "set propagation of %s", destination);
 	}
-	if (strcmp(destination, "/dev") == 0 && !(flags & MS_BIND)) {
+	/* a later mount on /dev covers the init's: a bind brings a /dev that is not the init's own */
+	if (strcmp(destination, "/dev") == 0) {
 		if (dev_fd >= 0)
 			close(dev_fd);
-		dev_fd = tree;
-	} else {
-		close(tree);
+		dev_fd = -1;
 	}
+	if (strcmp(destination, "/dev") == 0 && !(flags & MS_BIND))
+		dev_fd = tree;
+	else
+		close(tree);
 	free(propagation);
 }
 

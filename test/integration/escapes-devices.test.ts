@@ -3,11 +3,12 @@
 // console steps act through the /dev mount the init made itself and never unlink or change an
 // entry they did not create; the host's files keep their names, types, modes, owners and contents.
 import { spawnSync } from 'node:child_process';
-import { chmodSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inSandbox, type Config, type Sandbox } from './helpers.ts';
+import { consoleSocket, drain } from './pty.ts';
 
 /** Every name the device steps make in /dev (the default devices, the symlinks, /dev/core, ...). */
 const DEV_NAMES = ['null', 'zero', 'full', 'random', 'urandom', 'tty', 'ptmx', 'fd', 'stdin', 'stdout', 'stderr', 'core', 'console', 'mydev'];
@@ -154,6 +155,38 @@ test('without a /dev mount, an entry that is there already is left as it is, eve
     const out = await sb.runToEnd(bundle);
     assert.match(out, /^\/dev\/net\/mydev 600 0$/m, out);
     assertUntouched(volume, before);
+  }));
+
+// Checked without the fix (mount_step keeping the tmpfs's fd when a bind on /dev follows): the pty
+// is bound on the covered tmpfs's console, and the container's /dev/console is the volume's empty file.
+test('a bind on /dev after the /dev tmpfs gets the console, not the covered tmpfs', () =>
+  inSandbox(async (sb) => {
+    const volume = sb.file('dev-volume');
+    mkdirSync(volume);
+    const socket = await consoleSocket(sb);
+    try {
+      const id = sb.id();
+      const bundle = sb.bundle((c) => {
+        // right after the tmpfs: /dev/pts and the rest are mounted in the volume
+        c.mounts.splice(c.mounts.findIndex((m: { destination: string }) => m.destination === '/dev') + 1, 0, { destination: '/dev', type: 'bind', source: volume, options: ['rbind'] });
+        c.linux.maskedPaths = []; // the volume has no /dev/null to mask with
+        c.process.terminal = true;
+        c.process.args = ['stat', '-c', '%n %F', '/dev/console'];
+      });
+      sb.tsrun(['create', '--bundle', bundle, '--console-socket', socket.path, id]).ok();
+      const master = await socket.next();
+      try {
+        sb.tsrun(['start', id]).ok();
+        await sb.waitForStatus(id, 'stopped');
+        const out = drain(master);
+        assert.match(out, /^\/dev\/console character special file$/m, out);
+      } finally {
+        closeSync(master);
+      }
+      sb.tsrun(['delete', id]).ok();
+    } finally {
+      socket.close();
+    }
   }));
 
 test.run();
