@@ -133,41 +133,124 @@ int open_in_root(const char *path, enum kind kind)
 	return open_in_root_depth(path, kind, 0);
 }
 
-/* The directory that holds `path`, created if missing; *at calls on it never follow the last component. */
-static int open_parent(const char *path, char name[256])
+/*
+ * The root of the /dev tmpfs that the init mounted itself (a mount step on /dev that is not a bind),
+ * or -1. The device, symlink and console steps act through it: a volume mounted later on a path
+ * under /dev, or wherever a symlink of the image pointed /dev, cannot redirect them.
+ */
+static int dev_fd = -1;
+
+/*
+ * A mount on /dev, /proc or /sys: the image must have a real directory there (or nothing, which is
+ * created). A symlink would move the runtime's own /dev (and its devices) onto whatever the image
+ * chose, a volume of the host say; runc refuses a symlinked /proc or /sys too. Resolved once,
+ * without following any symlink, so the image cannot swap one in after the check.
+ */
+static int open_top_level(const char *destination, const char *what)
+{
+	struct open_how how = {
+		.flags = O_PATH | O_CLOEXEC,
+		.resolve = RESOLVE_IN_ROOT | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
+	};
+	int fd = (int)syscall(SYS_openat2, root_fd, destination, &how, sizeof(how));
+	if (fd < 0 && errno == ENOENT) {
+		if (mkdirat(root_fd, destination + 1, 0755) < 0 && errno != EEXIST)
+			fail(errno, "%s: create %s in the rootfs", what, destination);
+		fd = (int)syscall(SYS_openat2, root_fd, destination, &how, sizeof(how));
+	}
+	if (fd < 0 && errno == ELOOP)
+		fail(ELOOP, "%s: %s is a symlink in the rootfs", what, destination);
+	if (fd < 0)
+		fail(errno, "%s: resolve %s in the rootfs", what, destination);
+	return fd;
+}
+
+static int is_top_level(const char *path)
+{
+	return strcmp(path, "/dev") == 0 || strcmp(path, "/proc") == 0 || strcmp(path, "/sys") == 0;
+}
+
+/*
+ * The directory that is to hold the entry `path` of a device, symlink or console step, created if
+ * missing, and the entry's name. Under /dev, once the init has mounted /dev itself, the walk starts
+ * at that mount's root and stays in it: no symlink followed, no mount point crossed (a volume
+ * mounted later on /dev/net is refused, never written into). Without a /dev of the init's (the
+ * config binds one, or has none) it starts at the rootfs and follows no symlink of the image.
+ */
+static int open_entry_dir(const char *path, char name[256], const char *what)
 {
 	char parent[4096];
 	if (split_path(path, parent, name) < 0)
-		fail(EINVAL, "bad path %s", path);
-	int dir = open_in_root(*parent ? parent : "/", KIND_DIR);
+		fail(EINVAL, "%s: bad path", what);
+	int under_dev = strcmp(parent, "/dev") == 0 || strncmp(parent, "/dev/", 5) == 0;
+	int own = dev_fd >= 0 && under_dev;
+	struct open_how how = {
+		.flags = O_PATH | O_DIRECTORY | O_CLOEXEC,
+		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | (own ? RESOLVE_NO_XDEV : 0),
+	};
+	int dir = openat(own ? dev_fd : root_fd, ".", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (dir < 0)
-		fail(errno, "resolve the directory of %s", path);
+		fail(errno, "%s: open %s", what, own ? "/dev" : "/");
+	size_t start = own ? 4 : 0;
+	while (parent[start]) {
+		while (parent[start] == '/')
+			start++;
+		size_t end = start;
+		while (parent[end] && parent[end] != '/')
+			end++;
+		if (end == start)
+			break;
+		char saved = parent[end];
+		parent[end] = '\0';
+		const char *component = parent + start;
+		int next = (int)syscall(SYS_openat2, dir, component, &how, sizeof(how));
+		if (next < 0 && errno == ENOENT) {
+			if (mkdirat(dir, component, 0755) < 0 && errno != EEXIST)
+				fail(errno, "%s: create %s", what, parent);
+			next = (int)syscall(SYS_openat2, dir, component, &how, sizeof(how));
+		}
+		if (next < 0 && errno == ELOOP)
+			fail(ELOOP, "%s: %s is a symlink in the rootfs", what, parent);
+		if (next < 0 && errno == EXDEV)
+			fail(EXDEV, "%s: %s is another mount than the container's /dev", what, parent);
+		if (next < 0)
+			fail(errno, "%s: open %s", what, parent);
+		close(dir);
+		dir = next;
+		parent[end] = saved;
+		start = end;
+	}
 	return dir;
 }
 
 /*
  * An O_PATH descriptor of the file `path` for a bind mount onto it (a device node, /dev/console),
- * created if missing. A symlink there (the image's, or a shared /dev volume's) is replaced, never
- * followed: it could point the bind at /proc/sys/kernel/core_pattern (CVE-2025-52565).
+ * created if missing. What is there already stays: a plain file or node is mounted over, as runc
+ * does, never unlinked or changed; a symlink (the image's, or a shared /dev volume's) is refused,
+ * never followed: it could point the bind at /proc/sys/kernel/core_pattern (CVE-2025-52565).
+ * Returns -1 when `path` is a directory or symlink left alone and `keep_existing` is set.
  */
-static int open_file_nofollow(const char *path)
+static int open_bind_target(const char *path, const char *what, int keep_existing)
 {
 	char name[256];
-	int dir = open_parent(path, name);
-	struct stat st;
-	if (fstatat(dir, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode) && unlinkat(dir, name, 0) < 0)
-		fail(errno, "remove the symlink at %s", path);
+	int dir = open_entry_dir(path, name, what);
 	int made = openat(dir, name, O_CREAT | O_EXCL | O_WRONLY | O_NOFOLLOW | O_CLOEXEC, 0644);
 	if (made >= 0)
 		close(made);
 	else if (errno != EEXIST)
-		fail(errno, "create %s", path);
+		fail(errno, "%s: create %s", what, path);
 	int fd = openat(dir, name, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+	struct stat st;
 	if (fd < 0 || fstat(fd, &st) < 0)
-		fail(errno, "open %s", path);
-	if (S_ISLNK(st.st_mode))
-		fail(ELOOP, "%s is a symlink", path);
+		fail(errno, "%s: open %s", what, path);
 	close(dir);
+	if (S_ISLNK(st.st_mode) || S_ISDIR(st.st_mode)) {
+		if (keep_existing) {
+			close(fd);
+			return -1;
+		}
+		fail(S_ISLNK(st.st_mode) ? ELOOP : EISDIR, "%s: %s is a %s", what, path, S_ISLNK(st.st_mode) ? "symlink" : "directory");
+	}
 	return fd;
 }
 
@@ -373,7 +456,9 @@ void mount_step(struct reader *r)
 	uint64_t attr_set = read_u64(r), attr_clear = read_u64(r);
 	enum kind kind = strcmp(read_token(r), "file") == 0 ? KIND_FILE : KIND_DIR;
 
-	int target = open_in_root(destination, kind);
+	char what[4200];
+	snprintf(what, sizeof(what), "%s %s on %s", flags & MS_REMOUNT ? "remount" : "mount", *source ? source : fstype, destination);
+	int target = is_top_level(destination) ? open_top_level(destination, what) : open_in_root(destination, kind);
 	if (target < 0)
 		fail(errno, "resolve %s in the rootfs", destination);
 	int on_proc_root = proc_destination(target, destination);
@@ -418,7 +503,16 @@ void mount_step(struct reader *r)
 		if (set_attributes(tree, 0, 0, change & ~(unsigned long)MS_REC, (change & MS_REC) != 0) < 0)
 			fail(errno, "set propagation of %s", destination);
 	}
-	close(tree);
+	/* a later mount on /dev covers the init's: a bind brings a /dev that is not the init's own */
+	if (strcmp(destination, "/dev") == 0) {
+		if (dev_fd >= 0)
+			close(dev_fd);
+		dev_fd = -1;
+	}
+	if (strcmp(destination, "/dev") == 0 && !(flags & MS_BIND))
+		dev_fd = tree;
+	else
+		close(tree);
 	free(propagation);
 }
 
@@ -431,11 +525,15 @@ void mknod_step(struct reader *r)
 	gid_t gid = (gid_t)read_int(r);
 	mode_t type = *kind == 'b' ? S_IFBLK : *kind == 'p' ? S_IFIFO : S_IFCHR;
 
-	char name[256];
-	int dir = open_parent(path, name);
+	char name[256], what[4200];
+	snprintf(what, sizeof(what), "mknod %s", path);
+	int dir = open_entry_dir(path, name, what);
+	/* an entry there already is left as it is (runc): only what this step made gets its owner */
 	if (mknodat(dir, name, (mode & 07777) | type, makedev(major, minor)) < 0) {
-		if (errno != EEXIST || unlinkat(dir, name, 0) < 0 || mknodat(dir, name, (mode & 07777) | type, makedev(major, minor)) < 0)
+		if (errno != EEXIST)
 			fail(errno, "mknod %s", path);
+		close(dir);
+		return;
 	}
 	if (fchownat(dir, name, uid, gid, AT_SYMLINK_NOFOLLOW) < 0)
 		fail(errno, "set the owner of %s", path);
@@ -445,7 +543,12 @@ void mknod_step(struct reader *r)
 void bind_device_step(struct reader *r)
 {
 	const char *source = read_token(r), *path = read_token(r);
-	int target = open_file_nofollow(path);
+	char what[4200];
+	snprintf(what, sizeof(what), "bind %s on %s", source, path);
+	/* a symlink or directory there already is left as it is, as mknod leaves an existing entry */
+	int target = open_bind_target(path, what, 1);
+	if (target < 0)
+		return;
 	int tree = clone_tree(AT_FDCWD, source, 0);
 	if (tree < 0 || attach(tree, target) < 0)
 		fail(errno, "bind %s on %s", source, path);
@@ -456,10 +559,11 @@ void bind_device_step(struct reader *r)
 void symlink_step(struct reader *r)
 {
 	const char *target = read_token(r), *path = read_token(r);
-	char name[256];
-	int dir = open_parent(path, name);
-	/* what the image has there (a /dev/ptmx node, say) gives way; a directory does not */
-	if (symlinkat(target, dir, name) < 0 && (errno != EEXIST || unlinkat(dir, name, 0) < 0 || symlinkat(target, dir, name) < 0))
+	char name[256], what[4200];
+	snprintf(what, sizeof(what), "symlink %s", path);
+	int dir = open_entry_dir(path, name, what);
+	/* an entry there already (the image's /dev/ptmx node, say) is left as it is, as runc leaves it */
+	if (symlinkat(target, dir, name) < 0 && errno != EEXIST)
 		fail(errno, "symlink %s", path);
 	close(dir);
 }
@@ -676,7 +780,9 @@ void remount_root_readonly(void)
 /* Bind the object open at `source` (any fd) onto `path` in the rootfs, created as a file if missing. */
 void bind_fd(int source, const char *path)
 {
-	int target = open_file_nofollow(path);
+	char what[4200];
+	snprintf(what, sizeof(what), "bind on %s", path);
+	int target = open_bind_target(path, what, 0);
 	int tree = clone_tree(source, "", 0);
 	if (tree < 0 || attach(tree, target) < 0)
 		fail(errno, "bind on %s", path);
