@@ -13,7 +13,7 @@ import { TsrunError } from '../errors.ts';
 import { type ArchName, hostArch } from './arch.ts';
 import { Assembler, BPF_MAXINSNS, type Label, toBytes } from './bpf.ts';
 import { FLAGS, SECCOMP_FILTER_FLAG_NEW_LISTENER, type SeccompProfile } from './profile.ts';
-import { type Condition, planFilter, RET_BAD_ARCH, type Rule, type Verdict } from './rules.ts';
+import { type Condition, planFilter, RET_BAD_ARCH, type Rule, type Verdict, verdictKey } from './rules.ts';
 
 export interface CompiledSeccomp {
   /** struct sock_filter[] in host byte order */
@@ -48,7 +48,7 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileOptions 
   const blocks = new Map<string, { label: Label; rules: Rule[]; wide: boolean }>();
   const target = (verdict: Verdict, wide: boolean): Label => {
     if ('ret' in verdict) return retLabel(verdict.ret);
-    const key = `${wide}:${JSON.stringify(verdict.rules, (_, v) => (typeof v === 'bigint' ? `${v}` : v))}`;
+    const key = `${wide}:${verdictKey(verdict)}`;
     if (!blocks.has(key)) blocks.set(key, { label: asm.label(), rules: verdict.rules, wide });
     return blocks.get(key)!.label;
   };

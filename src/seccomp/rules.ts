@@ -216,35 +216,49 @@ export function enosysRanges(arch: ArchName, largest: number): [number, number][
   return spans.filter(([, to]) => to > largest).map(([from, to]) => [Math.max(from, largest + 1), to]);
 }
 
-/** Sorted, merged ranges from a base verdict and overrides applied in order (later wins). */
-class RangeMap {
-  private points: [number, Verdict][];
-  constructor(base: Verdict) {
-    this.points = [[0, base]];
+/** Verdicts over 0..2^32-1: single numbers, then ranges set later that override them. */
+class NumberSpace {
+  private singles = new Map<number, Verdict>();
+  private spans: [number, number, Verdict][] = [];
+  constructor(private base: Verdict) {}
+  setNumber(nr: number, verdict: Verdict): void {
+    this.singles.set(nr, verdict);
   }
-  /** Sets [from, to] (inclusive, 0 ≤ from ≤ to ≤ 2^32-1). */
-  set(from: number, to: number, verdict: Verdict): void {
-    const after = to === 0xffffffff ? undefined : this.at(to + 1);
-    const kept = this.points.filter(([start]) => start < from || start > to);
-    kept.push([from, verdict]);
-    if (after !== undefined && !kept.some(([start]) => start === to + 1)) kept.push([to + 1, after]);
-    this.points = kept.sort((a, b) => a[0] - b[0]);
+  /** [from, to] inclusive; a later span wins over earlier ones and over every single number. */
+  setRange(from: number, to: number, verdict: Verdict): void {
+    this.spans.push([from, to, verdict]);
   }
-  at(nr: number): Verdict {
-    let v = this.points[0][1];
-    for (const [start, verdict] of this.points) if (start <= nr) v = verdict;
-    return v;
+  private at(nr: number): Verdict {
+    for (let i = this.spans.length - 1; i >= 0; i--) if (this.spans[i][0] <= nr && nr <= this.spans[i][1]) return this.spans[i][2];
+    return this.singles.get(nr) ?? this.base;
   }
+  /** Sorted [start, verdict] pairs, neighbours with equal verdicts merged. */
   ranges(): [number, Verdict][] {
+    const cuts = new Set<number>([0]);
+    const cut = (n: number) => n <= 0xffffffff && cuts.add(n);
+    for (const nr of this.singles.keys()) cut(nr), cut(nr + 1);
+    for (const [from, to] of this.spans) cut(from), cut(to + 1);
     const out: [number, Verdict][] = [];
-    for (const [start, v] of this.points) if (!out.length || !sameVerdict(out[out.length - 1][1], v)) out.push([start, v]);
+    for (const start of [...cuts].sort((a, b) => a - b)) {
+      const v = this.at(start);
+      if (!out.length || !sameVerdict(out[out.length - 1][1], v)) out.push([start, v]);
+    }
     return out;
   }
 }
 
 export function sameVerdict(a: Verdict, b: Verdict): boolean {
+  if (a === b) return true;
   if ('ret' in a || 'ret' in b) return 'ret' in a && 'ret' in b && a.ret === b.ret;
-  return JSON.stringify(a.rules, bigintJson) === JSON.stringify(b.rules, bigintJson);
+  return verdictKey(a) === verdictKey(b);
+}
+
+const keys = new WeakMap<Verdict, string>();
+/** A stable text for a verdict: equal keys, equal decisions. */
+export function verdictKey(v: Verdict): string {
+  let key = keys.get(v);
+  if (key === undefined) keys.set(v, (key = 'ret' in v ? `ret:${v.ret}` : JSON.stringify(v.rules, bigintJson)));
+  return key;
 }
 const bigintJson = (_: string, v: unknown) => (typeof v === 'bigint' ? `${v}n` : v);
 
@@ -262,20 +276,20 @@ export function planFilter(profile: SeccompProfile, native: ArchName): FilterPla
     group.arches.push(arch);
   }
   for (const group of groups) {
-    const map = new RangeMap({ ret: defaultAction });
-    for (const arch of group.arches) for (const [nr, list] of rulesByNumber(rules, arch)) map.set(nr, nr, merged(list));
+    const map = new NumberSpace({ ret: defaultAction });
+    for (const arch of group.arches) for (const [nr, list] of rulesByNumber(rules, arch)) map.setNumber(nr, merged(list));
     if (group.audit === AUDIT_ARCH_X86_64 && group.arches.length === 1) {
       // libseccomp keeps x86_64 and x32 apart by __X32_SYSCALL_BIT when only one is in the filter.
       if (group.arches[0] === 'x86_64') {
-        map.set(X32_SYSCALL_BIT, 0xfffffffe, { ret: RET_BAD_ARCH });
-        map.set(0xffffffff, 0xffffffff, { ret: defaultAction });
-      } else map.set(0, X32_SYSCALL_BIT - 1, { ret: RET_BAD_ARCH });
+        map.setRange(X32_SYSCALL_BIT, 0xfffffffe, { ret: RET_BAD_ARCH });
+        map.setRange(0xffffffff, 0xffffffff, { ret: defaultAction });
+      } else map.setRange(0, X32_SYSCALL_BIT - 1, { ret: RET_BAD_ARCH });
     }
     // runc's stub runs before libseccomp's filter, so its ENOSYS ranges override everything.
     for (const arch of group.arches) {
       const largest = limits?.get(arch);
       if (largest === undefined) continue;
-      for (const [from, to] of enosysRanges(arch, largest)) map.set(from, to, { ret: RET_ENOSYS });
+      for (const [from, to] of enosysRanges(arch, largest)) map.setRange(from, to, { ret: RET_ENOSYS });
     }
     group.ranges = map.ranges();
   }
