@@ -10,7 +10,10 @@ export interface ArchInfo {
   name: ArchName;
   /** AUDIT_ARCH_* (seccomp_data.arch); x32 shares x86_64's and sets __X32_SYSCALL_BIT instead. */
   audit: number;
-  /** 64-bit arguments compared on both halves; 32-bit arches compare the low word only (libseccomp). */
+  /**
+   * libseccomp's ARCH_SIZE: 64 compares an argument on both halves, 32 on the low word only. x32
+   * is 32 (arch-x32.c): its longs and pointers are 32 bits, though it shares x86_64's audit value.
+   */
   bits: 32 | 64;
   /** number → name table, from the kernel's headers */
   table: Readonly<Record<string, number>>;
@@ -22,7 +25,7 @@ export const AUDIT_ARCH_X86_64 = 0xc000003e;
 export const ARCHES: Readonly<Record<ArchName, ArchInfo>> = {
   x86_64: { name: 'x86_64', audit: AUDIT_ARCH_X86_64, bits: 64, table: SYSCALL_TABLES.x86_64 },
   x86: { name: 'x86', audit: 0x40000003, bits: 32, table: SYSCALL_TABLES.x86 },
-  x32: { name: 'x32', audit: AUDIT_ARCH_X86_64, bits: 64, table: SYSCALL_TABLES.x32 },
+  x32: { name: 'x32', audit: AUDIT_ARCH_X86_64, bits: 32, table: SYSCALL_TABLES.x32 },
   aarch64: { name: 'aarch64', audit: 0xc00000b7, bits: 64, table: SYSCALL_TABLES.aarch64 },
   arm: { name: 'arm', audit: 0x40000028, bits: 32, table: SYSCALL_TABLES.arm },
 };

@@ -45,11 +45,11 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileOptions 
   const asm = new Assembler();
   const rets = new Map<number, Label>();
   const retLabel = (value: number) => rets.get(value) ?? (rets.set(value, asm.label()), rets.get(value)!);
-  const blocks = new Map<string, { label: Label; rules: Rule[]; wide: boolean }>();
-  const target = (verdict: Verdict, wide: boolean): Label => {
+  const blocks = new Map<string, { label: Label; rules: Rule[] }>();
+  const target = (verdict: Verdict): Label => {
     if ('ret' in verdict) return retLabel(verdict.ret);
-    const key = `${wide}:${verdictKey(verdict)}`;
-    if (!blocks.has(key)) blocks.set(key, { label: asm.label(), rules: verdict.rules, wide });
+    const key = verdictKey(verdict);
+    if (!blocks.has(key)) blocks.set(key, { label: asm.label(), rules: verdict.rules });
     return blocks.get(key)!.label;
   };
 
@@ -66,7 +66,7 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileOptions 
     asm.place(groupLabels[i]);
     asm.ld(OFFSET_NR);
     const starts = group.ranges.map(([start]) => start);
-    const leaf = (k: number) => target(group.ranges[k][1], group.wide);
+    const leaf = (k: number) => target(group.ranges[k][1]);
     if (starts.length === 1) return asm.ja(leaf(0));
     // ranges i..j, of which the node tests the middle boundary: jge start[mid] → right, else left
     const node = (lo: number, hi: number, here: Label | null): void => {
@@ -81,13 +81,13 @@ export function compileSeccomp(profile: SeccompProfile, options: CompileOptions 
     node(0, starts.length - 1, null);
   });
 
-  for (const { label, rules, wide } of blocks.values()) {
+  for (const { label, rules } of blocks.values()) {
     asm.place(label);
     rules.forEach((rule, k) => {
       const fail = k + 1 < rules.length ? asm.label() : retLabel(plan.defaultAction);
       rule.conditions.forEach((condition, m) => {
         const pass = m + 1 < rule.conditions.length ? asm.label() : retLabel(rule.action);
-        emitCondition(asm, condition, wide, pass, fail);
+        emitCondition(asm, condition, rule.wide, pass, fail);
         if (m + 1 < rule.conditions.length) asm.place(pass);
       });
       if (k + 1 < rules.length) asm.place(fail);

@@ -16,7 +16,7 @@
 // libseccomp (src/db.c, gen_bpf.c, syscalls.c):
 // - the first unconditional rule of a system call wins and drops its conditional rules;
 // - conditions of a rule are ANDed and rules ORed; a 64-bit architecture compares both halves of
-//   an argument, a 32-bit one only the low word (the value cut to 32 bits); SCMP_CMP_MASKED_EQ
+//   an argument, a 32-bit one (x86, arm, and x32) only the low word (the value cut to 32 bits); SCMP_CMP_MASKED_EQ
 //   is (arg & value) == (valueTwo & value), and is no condition at all when the mask is 0;
 // - x86_64 alone: numbers from __X32_SYSCALL_BIT up get the bad-arch action, except -1 (the number
 //   a tracer uses to skip a call); x32 alone: numbers without it do; both: one shared table;
@@ -87,6 +87,8 @@ export interface Condition {
 export interface Rule {
   conditions: Condition[];
   action: number;
+  /** compared on both halves (libseccomp's 64-bit arches), or on the low word only */
+  wide: boolean;
 }
 
 /** What a range of numbers gets: a return value, or rules tried in order before the default. */
@@ -95,8 +97,6 @@ export type Verdict = { ret: number } | { rules: Rule[] };
 export interface ArchGroup {
   audit: number;
   arches: ArchName[];
-  /** 64-bit argument comparisons (false: low word only) */
-  wide: boolean;
   /** sorted, disjoint, covering 0..2^32-1: [first number, verdict] from each start to the next */
   ranges: [number, Verdict][];
 }
@@ -171,10 +171,10 @@ function rulesByNumber(rules: ProfileRule[], arch: ArchName): Map<number, Rule[]
     const mux = arch === 'x86' ? X86_MULTIPLEXED[rule.name] : undefined;
     if (mux) {
       const muxArgs = [{ index: 0, op: 'SCMP_CMP_EQ' as const, value: BigInt(mux.call), valueTwo: 0n }, ...rule.args.filter((a) => a.index !== 0)];
-      add(syscallNumber('x86', mux.via)!, { conditions: conditionsOn(muxArgs, wide), action: rule.action });
+      add(syscallNumber('x86', mux.via)!, { conditions: conditionsOn(muxArgs, wide), action: rule.action, wide });
     }
     const nr = syscallNumber(arch, rule.name);
-    if (nr !== undefined) add(nr, { conditions: conditionsOn(rule.args, wide), action: rule.action });
+    if (nr !== undefined) add(nr, { conditions: conditionsOn(rule.args, wide), action: rule.action, wide });
   }
   return byNumber;
 }
@@ -272,7 +272,7 @@ export function planFilter(profile: SeccompProfile, native: ArchName): FilterPla
   for (const arch of arches) {
     const audit = ARCHES[arch].audit;
     let group = groups.find((g) => g.audit === audit);
-    if (!group) groups.push((group = { audit, arches: [], wide: ARCHES[arch].bits === 64, ranges: [] }));
+    if (!group) groups.push((group = { audit, arches: [], ranges: [] }));
     group.arches.push(arch);
   }
   for (const group of groups) {

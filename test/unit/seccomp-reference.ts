@@ -7,7 +7,8 @@ import { SYSCALL_TABLES } from '../../src/seccomp/syscalls.generated.ts';
 import type { SeccompData } from './seccomp-bpf.ts';
 
 const AUDIT: Record<string, number> = { x86_64: 0xc000003e, x32: 0xc000003e, x86: 0x40000003, aarch64: 0xc00000b7, arm: 0x40000028 };
-const WIDE: Record<string, boolean> = { x86_64: true, x32: true, aarch64: true, x86: false, arm: false };
+// libseccomp's ARCH_SIZE_64 arches; x32 is ARCH_SIZE_32 (arch-x32.c)
+const WIDE: Record<string, boolean> = { x86_64: true, x32: false, aarch64: true, x86: false, arm: false };
 const BIT = 0x40000000;
 const SOCKET = ['socket', 'bind', 'connect', 'listen', 'accept', 'getsockname', 'getpeername', 'socketpair', 'send', 'recv', 'sendto', 'recvfrom', 'shutdown', 'setsockopt', 'getsockopt', 'sendmsg', 'recvmsg', 'accept4', 'recvmmsg', 'sendmmsg'];
 const IPC: Record<string, number> = { semop: 1, semget: 2, semctl: 3, semtimedop: 4, msgsnd: 11, msgrcv: 12, msgget: 13, msgctl: 14, shmat: 21, shmdt: 22, shmget: 23, shmctl: 24 };
@@ -64,12 +65,24 @@ function holds(arg: Arg, data: SeccompData, wide: boolean): boolean {
 /** No comparison at all for libseccomp: a masked compare whose mask (cut to the arch) is 0. */
 const tautology = (arg: Arg, wide: boolean) => arg.op === 'SCMP_CMP_MASKED_EQ' && (wide ? arg.value : arg.value & 0xffffffffn) === 0n;
 
-export function referenceVerdict(profile: SeccompProfile, native: string, data: SeccompData): number {
+/** `stub: false` leaves runc's -ENOSYS stub out: libseccomp's filter alone. */
+export function referenceVerdict(profile: SeccompProfile, native: string, data: SeccompData, options: { stub?: boolean } = {}): number {
+  return evaluate(profile, native, data, options).ret;
+}
+
+/**
+ * The verdict, and whether it came from choosing between matching conditional rules with
+ * different actions: libseccomp refuses some such profiles (EEXIST) and for the others picks by
+ * the shape of its rule tree; we take the strongest action.
+ */
+export function evaluate(profile: SeccompProfile, native: string, data: SeccompData, options: { stub?: boolean } = {}): { ret: number; ambiguous: boolean; orderedOr: boolean } {
+  let orderedOr = false;
+  const verdict = (ret: number, ambiguous = false) => ({ ret, ambiguous, orderedOr });
   const nr = data.nr >>> 0;
   const defaultRet = ret(profile.defaultAction, profile.defaultErrnoRet);
 
   // runc's stub, before the filter: listed architectures only.
-  const stub = profile.defaultErrnoRet !== 38 && !['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(profile.defaultAction);
+  const stub = options.stub !== false && profile.defaultErrnoRet !== 38 && !['SCMP_ACT_ALLOW', 'SCMP_ACT_LOG', 'SCMP_ACT_TRACE'].includes(profile.defaultAction);
   if (stub)
     for (const arch of new Set(profile.architectures)) {
       if (AUDIT[arch] !== data.arch >>> 0) continue;
@@ -84,13 +97,13 @@ export function referenceVerdict(profile: SeccompProfile, native: string, data: 
       const x32Call = (nr & BIT) !== 0;
       if (arch === 'x86_64' && x32Call) continue;
       if (arch === 'x32' && !x32Call) continue;
-      if (nr > largest) return 0x50000 + 38;
+      if (nr > largest) return verdict(0x50000 + 38);
     }
 
   const inFilter = [native, ...profile.architectures].filter((a, i, all) => all.indexOf(a) === i && AUDIT[a] === data.arch >>> 0);
-  if (inFilter.length === 0) return 0; // libseccomp's bad-arch action: SCMP_ACT_KILL
-  if (inFilter.length === 1 && inFilter[0] === 'x86_64' && nr >= BIT && nr !== 0xffffffff) return 0;
-  if (inFilter.length === 1 && inFilter[0] === 'x32' && nr < BIT) return 0;
+  if (inFilter.length === 0) return verdict(0); // libseccomp's bad-arch action: SCMP_ACT_KILL
+  if (inFilter.length === 1 && inFilter[0] === 'x86_64' && nr >= BIT && nr !== 0xffffffff) return verdict(0);
+  if (inFilter.length === 1 && inFilter[0] === 'x32' && nr < BIT) return verdict(0);
 
   // The rules libseccomp holds for this number, in the order runc adds them.
   const rules: { args: Arg[]; action: number; wide: boolean }[] = [];
@@ -119,9 +132,13 @@ export function referenceVerdict(profile: SeccompProfile, native: string, data: 
   }
   const effective = rules.map((r) => ({ ...r, args: r.args.filter((a) => !tautology(a, r.wide)) }));
   const unconditional = effective.find((r) => r.args.length === 0);
-  if (unconditional) return unconditional.action;
-  let best: number | undefined;
-  for (const r of effective)
-    if (r.args.every((a) => holds(a, data, r.wide)) && (best === undefined || strength(r.action) < strength(best))) best = r.action;
-  return best ?? defaultRet;
+  if (unconditional) return verdict(unconditional.action);
+  // Several conditional rules, one of them with an ordering or NE: libseccomp 2.5 merges such
+  // rules into one tree whose "no" branches do not always reach the other rules (it can miss a
+  // match); we OR them as the spec says.
+  orderedOr = effective.length > 1 && effective.some((r) => r.args.some((a) => a.op !== 'SCMP_CMP_EQ' && a.op !== 'SCMP_CMP_MASKED_EQ'));
+  const matching = effective.filter((r) => r.args.every((a) => holds(a, data, r.wide))).map((r) => r.action);
+  if (matching.length === 0) return verdict(defaultRet);
+  const best = matching.reduce((a, b) => (strength(b) < strength(a) ? b : a));
+  return verdict(best, matching.some((a) => a !== best));
 }
