@@ -148,7 +148,7 @@ test("runc's rules: one equal to the default is dropped, a repeated argument ind
   assert.is(f.ret('x86_64', T.x86_64.kill, 0n, 0n), EPERM);
 });
 
-test('64-bit comparisons on both halves; 32-bit architectures on the low word', () => {
+test('64-bit comparisons on both halves; 32-bit architectures (x86, arm, x32) on the low word', () => {
   const big = 0x100000005n;
   const ops = ['SCMP_CMP_NE', 'SCMP_CMP_LT', 'SCMP_CMP_LE', 'SCMP_CMP_EQ', 'SCMP_CMP_GE', 'SCMP_CMP_GT'] as const;
   const holds: Record<string, (a: bigint, v: bigint) => boolean> = {
@@ -161,10 +161,11 @@ test('64-bit comparisons on both halves; 32-bit architectures on the low word', 
   };
   const samples = [0n, 5n, 6n, 4n, 0xffffffffn, big, big - 1n, big + 1n, 0x200000000n, 0x200000004n, (1n << 64n) - 1n];
   for (const op of ops) {
-    const f = filter({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86'], syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [{ index: 2, value: big, op }] }] });
+    const f = filter({ defaultAction: 'SCMP_ACT_ERRNO', architectures: ['SCMP_ARCH_X86_64', 'SCMP_ARCH_X86', 'SCMP_ARCH_X32'], syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [{ index: 2, value: big, op }] }] });
     for (const a of samples) {
       assert.is(f.ret('x86_64', T.x86_64.getpid, 0n, 0n, a) === ALLOW, holds[op](a, big), `${op} x86_64 ${a}`);
       assert.is(f.ret('x86', T.x86.getpid, 0n, 0n, a) === ALLOW, holds[op](a & 0xffffffffn, 5n), `${op} x86 ${a}`);
+      assert.is(f.ret('x32', T.x32.getpid, 0n, 0n, a) === ALLOW, holds[op](a & 0xffffffffn, 5n), `${op} x32 ${a}`);
     }
   }
   const m = filter({ defaultAction: 'SCMP_ACT_ERRNO', syscalls: [{ names: ['getpid'], action: 'SCMP_ACT_ALLOW', args: [{ index: 0, value: 0xf0000000fn, valueTwo: 0x300000003n, op: 'SCMP_CMP_MASKED_EQ' }] }] });
