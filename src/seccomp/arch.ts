@@ -1,6 +1,7 @@
 // The architectures a seccomp profile can name (runtime-spec 1.3, libseccomp 2.6), the AUDIT_ARCH_*
 // value the kernel puts in seccomp_data.arch for each, and which of them tsrun has a system call
 // table for (src/seccomp/syscalls.generated.ts).
+import { TsrunError } from '../errors.ts';
 import { SYSCALL_TABLES } from './syscalls.generated.ts';
 
 /** The architectures with a table: what the compiler can filter. */
@@ -61,7 +62,7 @@ export const SCMP_ARCHES: Readonly<Record<string, ArchName | null>> = {
 export function hostArch(arch: string = process.arch): ArchName {
   const native: Record<string, ArchName> = { x64: 'x86_64', ia32: 'x86', arm64: 'aarch64', arm: 'arm' };
   const name = native[arch];
-  if (!name) throw new Error(`seccomp: no system call table for this host's architecture (${arch})`);
+  if (!name) throw new TsrunError('ERR_NOT_SUPPORTED', `not supported: linux.seccomp on this host's architecture (${arch}): tsrun has no system call table for it`);
   return name;
 }
 
