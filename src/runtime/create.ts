@@ -108,7 +108,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
       : createCgroups(config.linux?.cgroupsPath, id);
     delete record.pendingCgroups;
     store.write(record);
-    if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources, config.linux?.devices);
+    if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources);
 
     const plan = buildPlan(config, {
       bundle,
