@@ -130,6 +130,25 @@ test('without a mount namespace delete unmounts what tsrun mounted, and a host m
       assert.is(readFileSync(join(rootfs, 'mnt', 'pre', 'marker'), 'utf8'), 'host\n');
     })));
 
+test('without a mount namespace delete also removes what the container stacked on its own /', () =>
+  inSandbox((sb) =>
+    withHostMountBelowRootfs(
+      sb,
+      (c) => {
+        for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_SYS_ADMIN');
+        c.process.args = ['sh', '-c', 'mount -t tmpfs cover / && mount -t tmpfs cover2 / && echo covered; sleep 60'];
+      },
+      async (bundle, rootfs) => {
+        const before = mountsBelow(rootfs);
+        const id = sb.id();
+        const output = sb.createAndStart(id, bundle);
+        await waitFor(() => readFileSync(output, 'utf8').includes('covered'), 10_000, () => readFileSync(output, 'utf8'));
+        assert.ok(mountsBelow(rootfs).filter((m) => m.endsWith(` ${rootfs}`)).length === 3, 'the rootfs bind and two mounts on it');
+        sb.tsrun(['delete', '--force', id]).ok();
+        assert.equal(mountsBelow(rootfs), before, 'the host tmpfs alone is left');
+      },
+    )));
+
 // Fails without the fix (checked by recording the rootfs mount only once create is done, at the
 // "created" write): the kill leaves the mounts, and delete --force has nothing to find them by.
 test('without a mount namespace a create killed after its mounts leaves delete --force enough to unmount them', () =>
