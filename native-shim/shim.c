@@ -5,7 +5,6 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <poll.h>
 #include <stdint.h>
@@ -13,7 +12,6 @@
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
-#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,37 +27,6 @@ int tsrun_wait_exit(int pid)
 			return -errno;
 	}
 	return status;
-}
-
-/*
- * Detach the mount at `relative` below the directory `root` (a host path of the runtime's own, such
- * as a rootfs), resolved without following any symlink and without leaving `root`: a container may
- * have put symlinks in the way since the mount table was read. "" is `root` itself. 0 or -errno.
- */
-int tsrun_unmount_beneath(const char *root, const char *relative)
-{
-	int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
-		return -errno;
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int target = *relative ? (int)syscall(SYS_openat2, dir, relative, &how, sizeof(how)) : dir;
-	int result = 0;
-	if (target < 0) {
-		result = -errno;
-	} else {
-		/* the runtime's own /proc: the magic link names exactly the mount that was resolved */
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", target);
-		if (umount2(path, MNT_DETACH) < 0)
-			result = -errno;
-		if (target != dir)
-			close(target);
-	}
-	close(dir);
-	return result;
 }
 
 #ifndef STATX_MNT_ID_UNIQUE

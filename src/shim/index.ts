@@ -153,26 +153,6 @@ export async function receiveTerminal(connection: { _handle?: { fd?: number } })
 }
 
 /**
- * Unmounts every mount at or below `dir` in this process's mount namespace, deepest first: what a
- * container without a mount namespace left in the host mount table. Each mount point is resolved
- * again below `dir` without following symlinks (the container may have planted some on the way,
- * to make a path from the mount table lead to a host mount); one hidden under another mount is
- * reached on a later pass. Returns what could not go.
- */
-export function unmountBelow(dir: string): string[] {
-  const mountsBelow = () =>
-    readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-      .filter((m) => m === dir || m.startsWith(`${dir}/`))
-      .sort((a, b) => b.length - a.length);
-  for (let left = mountsBelow(), before = Infinity; left.length > 0 && left.length < before; before = left.length, left = mountsBelow()) {
-    for (const mountPoint of left) shimLibrary().unmountBeneath(dir, mountPoint.slice(dir.length + 1));
-  }
-  return mountsBelow();
-}
-
-/**
  * Unmounts the rootfs bind of a container without a mount namespace (bindRootfsInHost), found by
  * its identity at `rootfs`, and with it everything mounted inside it: MNT_DETACH takes the whole
  * tree, innermost mounts included. A mount that was below the rootfs in the host's table before
