@@ -446,6 +446,45 @@ void bind_rootfs(const char *rootfs)
 		fail(errno, "open %s", rootfs);
 }
 
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U /* Linux 6.8 */
+#endif
+
+/*
+ * The rootfs bind of a container without a mount namespace: it lands in the host mount table,
+ * where delete must find it again by its identity, never by a path (the host may have had mounts
+ * below the rootfs before, which stay). Everything else the init mounts goes inside it, so that
+ * detaching it removes all of them. The tree is built detached and private (a bind of a shared
+ * mount would join the host's peer group, and its attach would propagate a copy onto itself); its
+ * mount ids are reported, and it is attached only once the runtime has written them to the state
+ * (its empty answer): a create killed in between leaves no mount behind.
+ */
+void bind_rootfs_in_host(const char *rootfs)
+{
+	int tree = clone_tree(AT_FDCWD, rootfs, 1);
+	if (tree < 0)
+		fail(errno, "bind %s", rootfs);
+	if (set_attributes(tree, 0, 0, MS_PRIVATE, 1) < 0)
+		fail(errno, "make the bind of %s private", rootfs);
+	struct statx reused, unique;
+	if (statx(tree, "", AT_EMPTY_PATH, STATX_MNT_ID, &reused) < 0)
+		fail(errno, "the mount id of the bind of %s", rootfs);
+	if (!(reused.stx_mask & STATX_MNT_ID))
+		fail(ENOSYS, "the mount id of the bind of %s: statx has no STATX_MNT_ID", rootfs);
+	/* 0 where the kernel has no id that is never reused */
+	unsigned long long never_reused = 0;
+	if (statx(tree, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &unique) == 0 && (unique.stx_mask & STATX_MNT_ID_UNIQUE))
+		never_reused = unique.stx_mnt_id;
+	send_line("rootfsMount %llu %llu", (unsigned long long)reused.stx_mnt_id, never_reused);
+	uint32_t length;
+	free(receive_message(&length));
+	int target = open(rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (target < 0 || attach(tree, target) < 0)
+		fail(errno, "bind %s", rootfs);
+	close(target);
+	root_fd = tree; /* it names the attached mount */
+}
+
 void mount_step(struct reader *r)
 {
 	const char *source = read_token(r), *destination = read_token(r), *fstype = read_token(r);

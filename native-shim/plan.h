@@ -15,7 +15,7 @@
  *     unshareTime     count (clock secs nanosecs)*
  *
  *   container steps
- *     rootPropagation flags           bindRootfs path
+ *     rootPropagation flags           bindRootfs path      bindRootfsInHost path
  *     mount           source destination fstype flags data remount-flags count flag* attr-set attr-clear dir|file
  *     mknod           path kind major minor mode uid gid
  *     bindDevice      source path     symlink target path
@@ -31,6 +31,8 @@
  *
  * Messages from stage 0 and the init to the runtime are lines of text:
  *   "init <pid>"                     stage 0 cloned the init (id maps written)
+ *   "rootfsMount <id> <unique-id>"   (bindRootfsInHost) the ids of the detached rootfs bind, whose
+ *                                    attach waits for the runtime's answer: an empty message
  *   "createRuntime"                  the init waits for the prestart/createRuntime hooks; the runtime
  *                                    answers with a u32 length + the state JSON
  *   "ready"                          the init waits on the start fifo

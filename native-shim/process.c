@@ -462,6 +462,8 @@ void run_container_step(const char *op, struct reader *r)
 		set_root_propagation((unsigned long)read_u64(r));
 	} else if (strcmp(op, "bindRootfs") == 0) {
 		bind_rootfs(read_token(r));
+	} else if (strcmp(op, "bindRootfsInHost") == 0) {
+		bind_rootfs_in_host(read_token(r));
 	} else if (strcmp(op, "mount") == 0) {
 		mount_step(r);
 	} else if (strcmp(op, "mknod") == 0) {

@@ -5,13 +5,13 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <poll.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
-#include <sys/syscall.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -29,34 +29,58 @@ int tsrun_wait_exit(int pid)
 	return status;
 }
 
-/*
- * Detach the mount at `relative` below the directory `root` (a host path of the runtime's own, such
- * as a rootfs), resolved without following any symlink and without leaving `root`: a container may
- * have put symlinks in the way since the mount table was read. "" is `root` itself. 0 or -errno.
- */
-int tsrun_unmount_beneath(const char *root, const char *relative)
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x00004000U /* Linux 6.8 */
+#endif
+
+/* ids[0]: the mount id of `fd` (as /proc/self/mountinfo shows it), ids[1]: its never reused id, or 0. */
+static int mount_ids(int fd, uint64_t ids[2])
 {
-	int dir = open(root, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (dir < 0)
+	struct statx reused, unique;
+	if (statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID, &reused) < 0)
 		return -errno;
-	struct open_how how = {
-		.flags = O_PATH | O_NOFOLLOW | O_CLOEXEC,
-		.resolve = RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS,
-	};
-	int target = *relative ? (int)syscall(SYS_openat2, dir, relative, &how, sizeof(how)) : dir;
-	int result = 0;
-	if (target < 0) {
-		result = -errno;
-	} else {
-		/* the runtime's own /proc: the magic link names exactly the mount that was resolved */
-		char path[64];
-		snprintf(path, sizeof(path), "/proc/self/fd/%d", target);
-		if (umount2(path, MNT_DETACH) < 0)
+	if (!(reused.stx_mask & STATX_MNT_ID))
+		return -ENOSYS;
+	ids[0] = reused.stx_mnt_id;
+	ids[1] = statx(fd, "", AT_EMPTY_PATH, STATX_MNT_ID_UNIQUE, &unique) == 0 && (unique.stx_mask & STATX_MNT_ID_UNIQUE) ? unique.stx_mnt_id : 0;
+	return 0;
+}
+
+/*
+ * The ids (see mount_ids) of the topmost mount at the directory `path` (a host path of the
+ * runtime's own, such as a rootfs). 0 or -errno.
+ */
+int tsrun_mount_ids(const char *path, uint64_t ids[2])
+{
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int result = mount_ids(fd, ids);
+	close(fd);
+	return result;
+}
+
+/*
+ * Detach the topmost mount at the directory `path` only if it is the one `expected` names (its
+ * mount id, and its never reused id unless that is 0): the descriptor compared is the one
+ * unmounted, so nothing swapped in meanwhile is touched. 0, -ESTALE for another mount, or -errno.
+ */
+int tsrun_unmount_mount(const char *path, const uint64_t expected[2])
+{
+	int fd = open(path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	uint64_t ids[2];
+	int result = mount_ids(fd, ids);
+	if (result == 0 && (ids[0] != expected[0] || (expected[1] && ids[1] != expected[1])))
+		result = -ESTALE;
+	if (result == 0) {
+		char fd_path[64];
+		snprintf(fd_path, sizeof(fd_path), "/proc/self/fd/%d", fd);
+		if (umount2(fd_path, MNT_DETACH) < 0)
 			result = -errno;
-		if (target != dir)
-			close(target);
 	}
-	close(dir);
+	close(fd);
 	return result;
 }
 

@@ -1,13 +1,17 @@
 // linux.resources.devices: which device nodes the container may open (r, w) or create (m).
 // The rules are evaluated in config order, the last matching rule wins, and nothing is allowed
-// unless a rule allows it; like runc, tsrun applies them (the defaults at least) to every container. The v1 driver replays them into devices.allow/deny; cgroup v2 has no
-// devices files, so the same rules become a BPF_PROG_TYPE_CGROUP_DEVICE program (built here,
-// loaded and attached by native-shim/bpf.c), laid out like runc's and crun's.
+// unless a rule allows it; like runc, tsrun applies them (the defaults at least) to every container.
+// A node listed in linux.devices is created, but only these rules let the container use it (runc:
+// a deny-all rule keeps /dev/kmsg closed even when it is listed). The v1 driver replays them into
+// devices.allow/deny; cgroup v2 has no devices files, so the same rules become a
+// BPF_PROG_TYPE_CGROUP_DEVICE program (built here, loaded and attached by native-shim/bpf.c), laid
+// out like runc's and crun's.
 import type { Int64, LinuxDeviceCgroup } from '../spec/types.ts';
 
 /**
  * Devices every container may use whatever its rules say (runc's list): creating any node (using
- * one is what the rules decide), the spec's default devices, the console and ptys.
+ * one is what the rules decide), the spec's default devices, /dev/ptmx and the ptys. Not the host's
+ * console (5:1): a container's /dev/console is a pty bound there.
  */
 const DEFAULT_ALLOWED: LinuxDeviceCgroup[] = [
   { allow: true, type: 'c', access: 'm' },
@@ -18,18 +22,13 @@ const DEFAULT_ALLOWED: LinuxDeviceCgroup[] = [
   { allow: true, type: 'c', major: 1, minor: 8, access: 'rwm' }, // random
   { allow: true, type: 'c', major: 1, minor: 9, access: 'rwm' }, // urandom
   { allow: true, type: 'c', major: 5, minor: 0, access: 'rwm' }, // tty
-  { allow: true, type: 'c', major: 5, minor: 1, access: 'rwm' }, // console
   { allow: true, type: 'c', major: 5, minor: 2, access: 'rwm' }, // ptmx
   { allow: true, type: 'c', major: 136, access: 'rwm' }, // pts/*
 ];
 
-/** The config's device rules, then the default devices and linux.devices: last match wins. */
-export function deviceRules(rules: LinuxDeviceCgroup[] = [], devices: { type: string; major?: Int64; minor?: Int64 }[] = []): LinuxDeviceCgroup[] {
-  return [
-    ...rules,
-    ...DEFAULT_ALLOWED,
-    ...devices.filter((d) => d.type !== 'p').map((d) => ({ allow: true, type: d.type === 'u' ? 'c' : d.type, major: d.major, minor: d.minor, access: 'rwm' })),
-  ];
+/** The config's device rules, then the default devices: last match wins. */
+export function deviceRules(rules: LinuxDeviceCgroup[] = []): LinuxDeviceCgroup[] {
+  return [...rules, ...DEFAULT_ALLOWED];
 }
 
 const isWildcard = (n: Int64 | undefined) => n === undefined || Number(n) === -1;

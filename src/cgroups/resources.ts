@@ -6,7 +6,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError } from '../errors.ts';
 import { keyPath } from '../spec/quote.ts';
-import type { Int64, LinuxResources } from '../spec/types.ts';
+import type { LinuxResources } from '../spec/types.ts';
 import { hugepageSize, isSet, nonZero } from './convert.ts';
 import { deviceRules } from './devices.ts';
 import { hasFile, writeFile } from './files.ts';
@@ -19,9 +19,6 @@ export interface Placement {
   version: 1 | 2;
   controllers: string[];
 }
-
-/** linux.devices: the devices created in the container are always allowed */
-type CreatedDevices = { type: string; major?: Int64; minor?: Int64 }[];
 
 export interface ApplyOptions {
   /** changing a running container (`update`): memory.checkBeforeUpdate applies */
@@ -46,12 +43,12 @@ function need(placements: Placement[], controller: string, field: string): Place
 }
 
 
-export function applyResources(placements: Placement[], resources: LinuxResources | undefined, devices: CreatedDevices = [], options: ApplyOptions = {}): void {
+export function applyResources(placements: Placement[], resources: LinuxResources | undefined, options: ApplyOptions = {}): void {
   const r = resources ?? {};
   const update = options.update ?? false;
-  // create always filters devices, as runc does; update leaves the filter alone
+  // create always filters devices, as runc does; update leaves the filter as create set it
   if (!update) {
-    const rules = deviceRules(r.devices, devices);
+    const rules = deviceRules(r.devices);
     const v1 = placements.find((p) => p.version === 1 && p.controllers.includes('devices'));
     const v2 = placements.find((p) => p.version === 2);
     if (v1) devicesV1(v1.dir, rules);

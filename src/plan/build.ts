@@ -12,7 +12,8 @@
 //                               new user namespace
 // container (the init)
 //    1 rootPropagation          MS_REC|MS_SLAVE on /: nothing mounted from here on reaches the host
-//    2 bindRootfs
+//    2 bindRootfs               bindRootfsInHost without a mount namespace: its mount ids are
+//                               recorded, delete unmounts it (and all inside it) by them
 //    3 mount ...                config.mounts in order; a cgroup mount expands (./cgroupfs.ts)
 //    4 mknod|bindDevice, symlink   /dev, unless a bind mount provides it (./devices.ts)
 //    5 syncCreateRuntime        always: prestart and createRuntime hooks run, the state JSON comes back
@@ -95,12 +96,13 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   const propagation = rootfsPropagation(config, ctx.noPivot);
   const proc = process && planProcess(process, { capLastCap: ctx.host.capLastCap, listenFds: ctx.listenFds });
   // Without a mount namespace (the config shares the host's) the mounts go to the host mount table
-  // under the rootfs, as the config asks; / of the host is never touched and delete unmounts them.
+  // inside the rootfs bind, as the config asks; / of the host is never touched and delete unmounts
+  // that bind, found by the mount ids the init reports.
   const ownMounts = ns.byType.has('mount');
   checkChrootOnly(config, ownMounts, ctx.allowChrootOnly ?? false);
   const container: ContainerStep[] = [
     ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
-    { op: 'bindRootfs', path: ctx.rootfs },
+    { op: ownMounts ? 'bindRootfs' : 'bindRootfsInHost', path: ctx.rootfs },
     ...planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf }),
     ...planDevices(config, {
       bindDevices: ns.byType.has('user') || ctx.host.hostUid !== 0,

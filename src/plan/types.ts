@@ -98,6 +98,12 @@ export type ContainerStep =
   | { op: 'rootPropagation'; flags: number }
   /** bind-mount the rootfs onto itself (a mount point for pivot_root) and keep an fd to it */
   | { op: 'bindRootfs'; path: string }
+  /**
+   * No mount namespace: the same bind, in the host mount table, where every later mount goes inside
+   * it. Made detached and private; its mount ids go to the runtime, which records them in the
+   * state (delete unmounts it by them) before the init attaches it.
+   */
+  | { op: 'bindRootfsInHost'; path: string }
   | MountStep
   /** mknod inside the rootfs ('c' char, 'b' block, 'p' fifo, 'u' unbuffered char) then chown */
   | { op: 'mknod'; path: string; kind: 'c' | 'b' | 'p' | 'u'; major: number; minor: number; mode: number; uid: number; gid: number }
@@ -165,6 +171,7 @@ export function describeStep(step: HostStep | CloneStep | ContainerStep): string
     case 'setRootPropagation':
       return 'set propagation of /';
     case 'bindRootfs':
+    case 'bindRootfsInHost':
       return `bind rootfs ${step.path}`;
     case 'mount':
       return `mount ${step.fstype === 'bind' || step.flags & 0x1000 ? step.source : step.fstype} on ${step.destination}`;

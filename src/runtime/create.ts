@@ -108,7 +108,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
       : createCgroups(config.linux?.cgroupsPath, id);
     delete record.pendingCgroups;
     store.write(record);
-    if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources, config.linux?.devices);
+    if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources);
 
     const plan = buildPlan(config, {
       bundle,
@@ -126,6 +126,13 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     const newPidNamespace = config.linux?.namespaces?.some((ns) => ns.type === 'pid' && !ns.path) ?? false;
     initPid = await spawnInit(plan, { preserveFds: inherited + (options.preserveFds ?? 0), stdio: options.stdio }, {
       onStage0: (pid) => joinCgroups(cgroupsToJoin(record.cgroups.dirs, clonedInto(plan)), pid),
+      // Without a mount namespace: written before the init attaches the bind, so that a delete
+      // after a create killed from here on still finds it.
+      onRootfsMount: (mount, pid) => {
+        initPid = pid;
+        record.rootfsMount = mount;
+        store.write(record);
+      },
       onCreateRuntime: async (pid) => {
         initPid = pid;
         // Once answered, the init no longer needs us: it would outlive a killed create, waiting on
@@ -168,10 +175,19 @@ async function undoCreate(rt: Runtime, record: ContainerRecord, initPid: number,
   } catch (err) {
     warn((err as Error).message);
   }
+  // an init killed while it attaches the rootfs bind finishes that attach: unmount after it
+  if (record.rootfsMount) await exited(initPid);
   await unmountHostMounts(record).catch((err: Error) => warn(err.message));
   rt.store.remove(record.id);
   if (cause instanceof TsrunError && cause.code === 'ERR_HOOK') {
     for (const failure of await runHooksCollectingFailures('poststop', record.hooks.poststop, hookState(record, 'stopped', 0))) warn(failure);
+  }
+}
+
+/** Until `pid`, a child of ours that nobody reaps, is a zombie (or gone), for 5 s at most. */
+async function exited(pid: number): Promise<void> {
+  for (const deadline = Date.now() + 5000; Date.now() < deadline && (readProcStat(pid)?.state ?? 'Z') !== 'Z'; ) {
+    await new Promise((r) => setTimeout(r, 5));
   }
 }
 

@@ -60,12 +60,19 @@ export async function destroy(rt: Runtime, record: ContainerRecord): Promise<voi
   if (cleanupError) throw cleanupError;
 }
 
-/** A container without a mount namespace mounted into the host mount table: unmount all of it. */
+/**
+ * A container without a mount namespace mounted into the host mount table, all inside its rootfs
+ * bind: unmount that, by the identity recorded before it was attached. What the host had mounted
+ * below the rootfs before stays. Without a record nothing of the container's was attached.
+ */
 export async function unmountHostMounts(record: ContainerRecord): Promise<void> {
-  if (record.namespaces.includes('mount')) return;
-  const { unmountBelow } = await import('../shim/index.ts');
-  const stuck = unmountBelow(record.rootfs);
-  if (stuck.length) throw new TsrunError('ERR_SYSTEM', `container ${record.id}: cannot unmount ${stuck.join(', ')}`);
+  if (record.namespaces.includes('mount') || !record.rootfsMount) return;
+  const { unmountRootfsMount } = await import('../shim/index.ts');
+  try {
+    unmountRootfsMount(record.rootfs, record.rootfsMount);
+  } catch (err) {
+    throw new TsrunError('ERR_SYSTEM', `container ${record.id}: ${(err as Error).message}`, { cause: err });
+  }
 }
 
 /**

@@ -19,6 +19,6 @@ export async function update(rt: Runtime, id: string, resources: LinuxResources)
     const record = rt.store.read(id);
     const status = observeStatus(rt.store, record);
     if (status === 'stopped' || status === 'creating') throw new TsrunError('ERR_STATE', `cannot update container ${id}: it is ${status}`);
-    applyResources(record.cgroups.placements, resources, [], { update: true });
+    applyResources(record.cgroups.placements, resources, { update: true });
   });
 }

@@ -9,8 +9,10 @@ export interface ShimLibrary {
   waitExit(pid: number): Promise<number>;
   /** recvmsg one SCM_RIGHTS descriptor from a connected unix socket; resolves with it, or -errno */
   receiveFd(socket: number): Promise<number>;
-  /** detach the mount at `relative` below `root`, resolved with no symlink followed and not leaving `root`; 0 or -errno */
-  unmountBeneath(root: string, relative: string): number;
+  /** the ids of the topmost mount at a directory into `ids` (2 u64: mount id, never reused id or 0); 0 or -errno */
+  mountIds(path: string, ids: Buffer): number;
+  /** detach the topmost mount at a directory only if it has the ids `expected` (as mountIds; a 0 second id is not compared); 0, -ESTALE or -errno */
+  unmountMount(path: string, expected: Buffer): number;
   /** load a cgroup device program (struct bpf_insn[]) and attach it to a cgroup2 directory, replacing older ones; 0 or -errno */
   attachDeviceProgram(cgroupDir: string, program: Buffer, log: Buffer): number;
 }
@@ -23,7 +25,8 @@ export function shimLibrary(): ShimLibrary {
   const lib = koffi.load(join(nativeDir(), 'libtsrun-shim.so'));
   const waitExit = lib.func('int tsrun_wait_exit(int pid)');
   const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
-  const unmountBeneath = lib.func('int tsrun_unmount_beneath(const char *root, const char *relative)');
+  const mountIds = lib.func('int tsrun_mount_ids(const char *path, void *ids)');
+  const unmountMount = lib.func('int tsrun_unmount_mount(const char *path, const void *expected)');
   const attachDeviceProgram = lib.func('int tsrun_attach_device_program(const char *path, const void *insns, int count, void *log, int logSize)');
   library = {
     // .async runs the blocking waitpid on a worker thread, keeping the event loop free for signals.
@@ -31,7 +34,8 @@ export function shimLibrary(): ShimLibrary {
       new Promise((resolve, reject) => waitExit.async(pid, (err: unknown, status: number) => (err ? reject(err) : resolve(status)))),
     receiveFd: (socket) =>
       new Promise((resolve, reject) => receiveFd.async(socket, (err: unknown, fd: number) => (err ? reject(err) : resolve(fd)))),
-    unmountBeneath: (root, relative) => unmountBeneath(root, relative),
+    mountIds: (path, ids) => mountIds(path, ids),
+    unmountMount: (path, expected) => unmountMount(path, expected),
     attachDeviceProgram: (dir, program, log) => attachDeviceProgram(dir, program, program.length / 8, log, log.length),
   };
   return library;

@@ -36,6 +36,7 @@ function containerTokens(step: ContainerStep): Token[] {
     case 'setRootPropagation':
       return [step.op, step.flags];
     case 'bindRootfs':
+    case 'bindRootfsInHost':
       return [step.op, step.path];
     case 'mount':
       return [

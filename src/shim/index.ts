@@ -12,6 +12,7 @@ import { TsrunError, describeErrno } from '../errors.ts';
 import { nativeDir } from '../paths.ts';
 import { describeStep, type Plan } from '../plan/types.ts';
 import { escapeUnsafe } from '../spec/quote.ts';
+import type { MountIdentity } from '../state/store.ts';
 import { shimLibrary } from './binding.ts';
 import { encodePlan, frame } from './encode.ts';
 
@@ -23,6 +24,8 @@ export interface SpawnCallbacks {
   onStage0(stage0Pid: number): void;
   /** the init waits for the prestart and createRuntime hooks; resolve with the state JSON for its own hooks */
   onCreateRuntime(initPid: number): Promise<string>;
+  /** (bindRootfsInHost) the init attaches its rootfs bind in the host mount table once this returns: record it */
+  onRootfsMount?(mount: MountIdentity, initPid: number): void;
 }
 
 const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) => [value, name]));
@@ -77,6 +80,9 @@ export function spawnInit(plan: Plan, options: { preserveFds: number; stdio?: St
       const [kind, ...rest] = line.split(' ');
       if (kind === 'init') {
         initPid = Number(rest[0]);
+      } else if (kind === 'rootfsMount' && callbacks.onRootfsMount) {
+        callbacks.onRootfsMount({ id: Number(rest[0]), unique: String(BigInt(rest[1])) }, initPid);
+        sync.write(frame(Buffer.alloc(0)));
       } else if (kind === 'createRuntime') {
         const state = await callbacks.onCreateRuntime(initPid);
         sync.write(frame(Buffer.from(state)));
@@ -147,21 +153,50 @@ export async function receiveTerminal(connection: { _handle?: { fd?: number } })
 }
 
 /**
- * Unmounts every mount at or below `dir` in this process's mount namespace, deepest first: what a
- * container without a mount namespace left in the host mount table. Each mount point is resolved
- * again below `dir` without following symlinks (the container may have planted some on the way,
- * to make a path from the mount table lead to a host mount); one hidden under another mount is
- * reached on a later pass. Returns what could not go.
+ * Unmounts the rootfs bind of a container without a mount namespace (bindRootfsInHost), found by
+ * its identity at `rootfs`, and with it everything mounted inside it: MNT_DETACH takes the whole
+ * tree, innermost mounts included. A mount that was below the rootfs in the host's table before
+ * is not in that tree and stays. Mounts stacked on the bind at the same place (the container's own,
+ * over its /) go first, each by its identity too. Nothing is found by a path the container could
+ * redirect: only `rootfs` itself, a host path, is resolved. A bind already gone is no error.
  */
-export function unmountBelow(dir: string): string[] {
-  const mountsBelow = () =>
-    readFileSync('/proc/self/mountinfo', 'utf8')
-      .split('\n')
-      .map((line) => (line.split(' ')[4] ?? '').replace(/\\([0-7]{3})/g, (_, octal: string) => String.fromCharCode(parseInt(octal, 8))))
-      .filter((m) => m === dir || m.startsWith(`${dir}/`))
-      .sort((a, b) => b.length - a.length);
-  for (let left = mountsBelow(), before = Infinity; left.length > 0 && left.length < before; before = left.length, left = mountsBelow()) {
-    for (const mountPoint of left) shimLibrary().unmountBeneath(dir, mountPoint.slice(dir.length + 1));
+export function unmountRootfsMount(rootfs: string, mount: MountIdentity): void {
+  const lib = shimLibrary();
+  const expected = Buffer.alloc(16);
+  expected.writeBigUInt64LE(BigInt(mount.id), 0);
+  expected.writeBigUInt64LE(BigInt(mount.unique), 8);
+  const failed = (what: string, result: number) => new TsrunError('ERR_SYSTEM', `unmount the rootfs bind at ${rootfs}: ${what}: ${ERRNO_NAMES.get(-result) ?? -result}`);
+  for (let stacked = 0; stacked < 1000; stacked++) {
+    const top = Buffer.alloc(16);
+    const result = lib.mountIds(rootfs, top);
+    if (result === -constants.errno.ENOENT) return;
+    if (result < 0) throw failed('read its mount id', result);
+    const topId = Number(top.readBigUInt64LE(0));
+    if (topId === mount.id) {
+      const unmounted = lib.unmountMount(rootfs, expected);
+      // ESTALE: the id is another mount's now, ours is gone
+      if (unmounted === 0 || unmounted === -constants.errno.ESTALE) return;
+      throw failed('detach it', unmounted);
+    }
+    const table = mountTable();
+    const ours = table.get(mount.id);
+    if (!ours) return;
+    // the mount on top is the container's only when it stands on ours, at the same place
+    let below = table.get(topId);
+    while (below && below.id !== mount.id && below.mountPoint === ours.mountPoint) below = table.get(below.parent);
+    if (below?.id !== mount.id) throw new TsrunError('ERR_SYSTEM', `unmount the rootfs bind at ${rootfs}: mount ${topId} there is not on it`);
+    const unmounted = lib.unmountMount(rootfs, top);
+    if (unmounted < 0 && unmounted !== -constants.errno.ESTALE) throw failed(`detach mount ${topId} on it`, unmounted);
   }
-  return mountsBelow();
+  throw new TsrunError('ERR_SYSTEM', `unmount the rootfs bind at ${rootfs}: too many mounts stacked on it`);
+}
+
+/** /proc/self/mountinfo by mount id: parent id and mount point (as escaped there). */
+function mountTable(): Map<number, { id: number; parent: number; mountPoint: string }> {
+  const table = new Map<number, { id: number; parent: number; mountPoint: string }>();
+  for (const line of readFileSync('/proc/self/mountinfo', 'utf8').split('\n')) {
+    const [id, parent, , , mountPoint] = line.split(' ');
+    if (mountPoint !== undefined) table.set(Number(id), { id: Number(id), parent: Number(parent), mountPoint });
+  }
+  return table;
 }

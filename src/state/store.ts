@@ -39,6 +39,20 @@ export interface ContainerRecord {
   namespaces: NamespaceType[];
   /** config.json's process at create time: the base of an `exec` without --process */
   process?: Process;
+  /**
+   * without a mount namespace: the rootfs bind in the host mount table, which holds every mount of
+   * the container; recorded before it is attached
+   */
+  rootfsMount?: MountIdentity;
+}
+
+/**
+ * A mount by identity: its mount id (as /proc/self/mountinfo shows it, reused once it is gone) and,
+ * where the kernel has one (Linux 6.8), its id that is never reused (decimal; "0" when none).
+ */
+export interface MountIdentity {
+  id: number;
+  unique: string;
 }
 
 export class StateStore {

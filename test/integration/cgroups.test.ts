@@ -130,6 +130,37 @@ test('device rules: a device opens only when a rule allows it (devices.allow on 
     assert.match(plain, /^\s*1$/m);
   }));
 
+// Fails without the fix (checked by appending an allow rule for every linux.devices entry again,
+// as deviceRules did): the listed node then passes the filter, ENODEV instead of EPERM.
+test('device rules: a node listed in linux.devices opens only when a rule allows it, in exec and after update too', () =>
+  inSandbox(async (sb) => {
+    // misc minor 241 is reserved for local use: past the filter the open fails with ENODEV
+    // ("No such device"); stopped by the filter, with EPERM. Nothing is ever read or written.
+    const node = { path: '/dev/local241', type: 'c', major: 10, minor: 241, fileMode: 0o666, uid: 0, gid: 0 };
+    const probe = `exec 2>&1; true < ${node.path}; true > ${node.path}; echo probed`;
+    const listing = (rules: object[]) => (c: any) => {
+      c.linux.devices = [node];
+      c.linux.resources = { devices: rules, pids: { limit: 100 } };
+    };
+    const denied = (output: string, where: string) => {
+      assert.match(output, /^probed$/m, `${where}: ${output}`);
+      assert.is(output.match(/local241: Operation not permitted/g)?.length, 2, `${where}: read and write are denied: ${output}`);
+    };
+    const { id, output } = startContainer(sb, listing([{ allow: false, access: 'rwm' }]), ['sh', '-c', `${probe}; sleep 300`]);
+    await waitFor(() => readFileSync(output, 'utf8').includes('probed'), 10_000, () => readFileSync(output, 'utf8'));
+    denied(readFileSync(output, 'utf8'), 'the container');
+    denied(sb.tsrun(['exec', id, 'sh', '-c', probe]).ok().stdout, 'exec');
+    sb.tsrun(['update', '--pids-limit', '50', '--memory', '300m', id]).ok();
+    denied(sb.tsrun(['exec', id, 'sh', '-c', probe]).ok().stdout, 'exec after update');
+    sb.tsrun(['delete', '--force', id]).ok();
+    // the control: a rule that allows it lets both opens through the filter
+    const allowed = await sb.runToEnd(sb.bundle((c) => {
+      listing([{ allow: false, access: 'rwm' }, { allow: true, type: 'c', major: 10, minor: 241, access: 'rw' }])(c);
+      c.process.args = ['sh', '-c', probe];
+    }));
+    assert.is(allowed.match(/local241: No such device/g)?.length, 2, `allowed by the rule: ${allowed}`);
+  }));
+
 test('BPF device program: filters opens in a cgroup2 directory; a replacement detaches the old program', async () => {
   // Exercised directly, so that a hybrid host (whose containers use v1 devices files) tests it too.
   const { devicesV2 } = await import('../../src/cgroups/v2.ts');

@@ -6,7 +6,6 @@ import { closeSync, existsSync, mkdirSync, readFileSync, readlinkSync, symlinkSy
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { unmountBelow } from '../../src/shim/index.ts';
 import { inSandbox, waitFor } from './helpers.ts';
 import { consoleSocket, drain } from './pty.ts';
 
@@ -86,27 +85,32 @@ test('CVE-2025-52565: a /dev/console that is a symlink is refused, never followe
     }
   }));
 
-// Fails without the fix: umount2("<rootfs>/a/b/c", UMOUNT_NOFOLLOW) follows the symlink b planted
-// under the mount on a and detaches the host's canary mount instead.
-test('unmounting below a rootfs never follows a symlink to a mount outside it', () =>
-  inSandbox((sb) => {
-    const rootfs = sb.file('rootfs');
+// Guards delete against path-based unmounting (checked with a delete that unmounted each mount
+// point of /proc/self/mountinfo below the rootfs by its path with umount2, as tsrun once did: it
+// followed the symlink b planted under the container's mount on /a and detached the canary).
+// delete now detaches the rootfs bind by its mount id and never resolves a path in the rootfs.
+test('delete of a container without a mount namespace never follows a symlink it planted to a host mount', () =>
+  inSandbox(async (sb) => {
     const canary = sb.file('canary');
-    mkdirSync(join(rootfs, 'a', 'b', 'c'), { recursive: true });
     mkdirSync(join(canary, 'c'), { recursive: true });
-    const mount = (...args: string[]) => assert.is(spawnSync('mount', args).status, 0, `mount ${args.join(' ')}`);
-    mount('-t', 'tmpfs', 'tsrun-test-inner', join(rootfs, 'a', 'b', 'c'));
-    mount('-t', 'tmpfs', 'tsrun-test-canary', join(canary, 'c'));
+    assert.is(spawnSync('mount', ['-t', 'tmpfs', 'tsrun-test-canary', join(canary, 'c')]).status, 0, 'mount the canary');
     try {
-      // a mount over a hides the real a/b/c; in it, b is a symlink to the canary
-      mount('-t', 'tmpfs', 'tsrun-test-over', join(rootfs, 'a'));
-      symlinkSync(canary, join(rootfs, 'a', 'b'));
-      assert.equal(unmountBelow(rootfs), [], 'everything below the rootfs is unmounted');
+      const id = sb.id();
+      const bundle = sb.bundle((c) => {
+        c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'mount');
+        for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_SYS_ADMIN');
+        c.root.readonly = false;
+        // a mount over /a hides the real /a/b/c; in it, b is a symlink to the canary's host path
+        c.process.args = ['sh', '-c', `mkdir -p /a/b/c && mount -t tmpfs inner /a/b/c && mount -t tmpfs over /a && ln -s ${canary} /a/b && echo planted; sleep 60`];
+      }, { copyRootfs: true });
+      const output = sb.createAndStart(id, bundle);
+      await waitFor(() => readFileSync(output, 'utf8').includes('planted'), 10_000, () => readFileSync(output, 'utf8'));
+      sb.tsrun(['delete', '--force', id]).ok();
       const mountPoints = readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]);
       assert.ok(mountPoints.includes(join(canary, 'c')), 'the canary mount outside the rootfs is still there');
+      assert.not.ok(mountPoints.some((m) => m?.startsWith(join(bundle, 'rootfs'))), 'nothing is left below the rootfs');
     } finally {
       spawnSync('umount', ['-l', join(canary, 'c')]);
-      unmountBelow(rootfs);
     }
   }));
 

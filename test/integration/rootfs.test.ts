@@ -1,10 +1,11 @@
 // The rootfs and its mount tree: --no-pivot, rootfsPropagation, recursive mount attributes, and
 // the time namespace; plus concurrent verbs on one id.
-import { readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inSandbox, tsrunAsync } from './helpers.ts';
+import { inSandbox, tsrunAsync, waitFor, type Config, type Sandbox } from './helpers.ts';
 
 function mountLine(mountinfo: string, mountPoint: string): string {
   const line = mountinfo.split('\n').find((l) => l.split(' ')[4] === mountPoint);
@@ -76,6 +77,108 @@ test('without a mount namespace the mounts live in the host mount table until de
     assert.equal(mountsBelow(), [], 'delete unmounted everything');
     const { readlinkSync } = await import('node:fs');
     assert.is(readFileSync(output, 'utf8').trim(), readlinkSync('/proc/self/ns/mnt'), 'the host mount namespace');
+  }));
+
+/** Mount ids and mount points below `dir` in the host mount table. */
+function mountsBelow(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[4]?.startsWith(`${dir}/`) || f[4] === dir)
+    .map((f) => `${f[0]} ${f[4]}`);
+}
+
+/**
+ * A bundle without a mount namespace whose copied rootfs has a host tmpfs at /mnt/pre, mounted
+ * before the container exists, with a marker file. `body` gets the rootfs; the tmpfs goes after.
+ */
+async function withHostMountBelowRootfs(sb: Sandbox, edit: (c: Config) => void, body: (bundle: string, rootfs: string) => Promise<void>): Promise<void> {
+  const bundle = sb.bundle((c) => {
+    c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'mount');
+    // a mount of tsrun's own on top of the host's
+    c.mounts.push({ destination: '/mnt/pre/inner', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
+    edit(c);
+  }, { copyRootfs: true });
+  const rootfs = join(bundle, 'rootfs');
+  const pre = join(rootfs, 'mnt', 'pre');
+  mkdirSync(pre, { recursive: true });
+  assert.is(spawnSync('mount', ['-t', 'tmpfs', '-o', 'size=1m', 'tsrun-test-pre', pre]).status, 0, 'mount the host tmpfs');
+  try {
+    writeFileSync(join(pre, 'marker'), 'host\n');
+    await body(bundle, rootfs);
+  } finally {
+    // after a failure, tsrun's rootfs bind first: it hides the host tmpfs (and holds a copy of it)
+    const mountedAt = (path: string) => mountsBelow(path).some((m) => m.endsWith(` ${path}`));
+    for (const path of [rootfs, pre]) for (let i = 0; i < 10 && mountedAt(path); i++) spawnSync('umount', ['-l', path]);
+  }
+}
+
+// Fails without the fix (checked by putting back delete's unmount of every mount point below the
+// rootfs, the former unmountBelow): the host's tmpfs at rootfs/mnt/pre went with the container's.
+test('without a mount namespace delete unmounts what tsrun mounted, and a host mount below the rootfs stays', () =>
+  inSandbox((sb) =>
+    withHostMountBelowRootfs(sb, (c) => (c.process.args = ['sh', '-c', 'cat /mnt/pre/marker; ls /mnt/pre/inner && echo inner=ok; sleep 60']), async (bundle, rootfs) => {
+      const before = mountsBelow(rootfs);
+      assert.is(before.length, 1, 'the host tmpfs alone');
+      const id = sb.id();
+      const output = sb.createAndStart(id, bundle);
+      await waitFor(() => readFileSync(output, 'utf8').includes('inner=ok'), 10_000, () => readFileSync(output, 'utf8'));
+      assert.match(readFileSync(output, 'utf8'), /^host$/m, 'the container sees the host mount below its rootfs');
+      assert.ok(mountsBelow(rootfs).length > 4, 'proc, dev, ... are mounted below the rootfs on the host');
+      sb.tsrun(['delete', '--force', id]).ok();
+      assert.equal(mountsBelow(rootfs), before, 'the host tmpfs is still mounted, the same mount, and nothing else');
+      assert.is(readFileSync(join(rootfs, 'mnt', 'pre', 'marker'), 'utf8'), 'host\n');
+    })));
+
+test('without a mount namespace delete also removes what the container stacked on its own /', () =>
+  inSandbox((sb) =>
+    withHostMountBelowRootfs(
+      sb,
+      (c) => {
+        for (const set of ['bounding', 'effective', 'permitted']) c.process.capabilities[set].push('CAP_SYS_ADMIN');
+        c.process.args = ['sh', '-c', 'mount -t tmpfs cover / && mount -t tmpfs cover2 / && echo covered; sleep 60'];
+      },
+      async (bundle, rootfs) => {
+        const before = mountsBelow(rootfs);
+        const id = sb.id();
+        const output = sb.createAndStart(id, bundle);
+        await waitFor(() => readFileSync(output, 'utf8').includes('covered'), 10_000, () => readFileSync(output, 'utf8'));
+        assert.ok(mountsBelow(rootfs).filter((m) => m.endsWith(` ${rootfs}`)).length === 3, 'the rootfs bind and two mounts on it');
+        sb.tsrun(['delete', '--force', id]).ok();
+        assert.equal(mountsBelow(rootfs), before, 'the host tmpfs alone is left');
+      },
+    )));
+
+// Fails without the fix (checked by recording the rootfs mount only once create is done, at the
+// "created" write): the kill leaves the mounts, and delete --force has nothing to find them by.
+test('without a mount namespace a create killed after its mounts leaves delete --force enough to unmount them', () =>
+  inSandbox((sb) => {
+    const started = sb.file('hook-started');
+    return withHostMountBelowRootfs(
+      sb,
+      // the createRuntime hook runs once everything is mounted: create is killed while it waits
+      (c) => (c.hooks = { createRuntime: [{ path: '/bin/sh', args: ['sh', '-c', `echo $$ > ${started}; exec sleep 60`] }] }),
+      async (bundle, rootfs) => {
+        const before = mountsBelow(rootfs);
+        const id = sb.id();
+        const create = tsrunAsync(sb.root, ['create', '--bundle', bundle, id]);
+        const exited = new Promise((resolve) => create.on('exit', resolve));
+        try {
+          await waitFor(() => existsSync(started) && readFileSync(started, 'utf8').endsWith('\n'), 10_000, () => 'the createRuntime hook');
+          assert.ok(mountsBelow(rootfs).length > 4, 'the container is mounted');
+          create.kill('SIGKILL');
+          await exited;
+        } finally {
+          try {
+            if (existsSync(started)) process.kill(Number(readFileSync(started, 'utf8')), 'SIGKILL');
+          } catch {
+            // the hook is gone
+          }
+        }
+        sb.tsrun(['delete', '--force', id]).ok();
+        assert.equal(mountsBelow(rootfs), before, 'the host tmpfs alone is left');
+      },
+    );
   }));
 
 test('concurrent creates of one id: exactly one succeeds, the others fail cleanly', () =>

@@ -194,12 +194,14 @@ test('namespaces: every CLONE_NEW* bit; never CLONE_NEWTIME in clone', () => {
   assert.is(plan.clone.gidMap, undefined);
 });
 
-test('no mount namespace: no propagation change of /, and a plain chroot even with --no-pivot', () => {
+test('no mount namespace: no propagation change of /, the rootfs bind recorded, and a plain chroot even with --no-pivot', () => {
   const base = defaultConfig();
   const nsList = base.linux!.namespaces!;
   for (const noPivot of [false, true]) {
     const steps = buildPlan(withLinux(base, { namespaces: nsList.filter((n) => n.type !== 'mount') }), { ...ctx(), noPivot }).container.map((s) => s.op);
     assert.not.ok(steps.includes('rootPropagation'));
+    assert.is(steps[0], 'bindRootfsInHost', 'delete finds every mount inside it by its recorded ids');
+    assert.not.ok(steps.includes('bindRootfs'));
     assert.ok(steps.includes('enterRoot'));
     assert.not.ok(steps.includes('pivotRoot') || steps.includes('chroot'));
   }
