@@ -11,6 +11,7 @@
 // clone                         CLONE_NEW* of every namespace without a path but time; id maps of a
 //                               new user namespace
 // container (the init)
+//    0 loopbackUp               if the init is cloned into a new network namespace (not a joined one)
 //    1 rootPropagation          MS_REC|MS_SLAVE on /: nothing mounted from here on reaches the host
 //    2 bindRootfs
 //    3 mount ...                config.mounts in order; a cgroup mount expands (./cgroupfs.ts)
@@ -99,6 +100,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   const ownMounts = ns.byType.has('mount');
   checkChrootOnly(config, ownMounts, ctx.allowChrootOnly ?? false);
   const container: ContainerStep[] = [
+    ...(isNew(ns, 'network') ? [{ op: 'loopbackUp' } as const] : []),
     ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
     { op: 'bindRootfs', path: ctx.rootfs },
     ...planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf }),

@@ -76,6 +76,7 @@ function containerTokens(step: ContainerStep): Token[] {
     case 'findExecutable':
     case 'exec':
       return [step.op, ...list(step.args), ...list(step.env)];
+    case 'loopbackUp':
     case 'syncCreateRuntime':
     case 'pivotRoot':
     case 'chroot':
