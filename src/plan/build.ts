@@ -47,7 +47,7 @@ import { planDevices } from './devices.ts';
 import { planHooks } from './hooks.ts';
 import { invalid } from './invalid.ts';
 import { planMounts } from './mounts.ts';
-import { planNamespaces } from './namespaces.ts';
+import { isNew, planNamespaces } from './namespaces.ts';
 import { planProcess, terminalStep } from './process.ts';
 import { checkChrootOnly, planPathRestrictions, rootfsPropagation } from './rootfs.ts';
 import { planSysctl } from './sysctl.ts';
