@@ -34,4 +34,20 @@ test('loopback: a joined network namespace is left as it is', () =>
     }
   }));
 
+// Checked: with parseSignal refusing 0, `kill ID 0` exits 1; with the old status check, kill --all
+// of a stopped container exits 1.
+test('kill: signal 0 probes the container; kill --all of a stopped container succeeds, as in runc', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    sb.createAndStart(id, sb.bundle((c) => (c.process.args = ['sleep', '60'])));
+    sb.tsrun(['kill', id, '0']).ok();
+    assert.is(sb.state(id).status, 'running', 'signal 0 is not delivered');
+    sb.tsrun(['kill', id, 'KILL']).ok();
+    await sb.waitForStatus(id, 'stopped');
+    sb.tsrun(['kill', '--all', id, 'KILL']).ok();
+    assert.is(sb.tsrun(['kill', id, '0']).status, 1, 'a stopped container cannot be probed');
+    assert.is(sb.tsrun(['kill', id, 'KILL']).status, 1, 'nor its init signalled');
+    sb.tsrun(['delete', id]).ok();
+  }));
+
 test.run();
