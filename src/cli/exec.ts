@@ -1,4 +1,6 @@
-import { TsrunError } from '../errors.ts';
+import { posix } from 'node:path';
+import { TsrunError, isTsrunError } from '../errors.ts';
+import { log } from '../log.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { exec, loadProcessFile } from '../runtime/exec.ts';
 import type { Process } from '../spec/types.ts';
@@ -17,6 +19,8 @@ const options = {
   cap: { type: 'string', short: 'c', multiple: true },
   'no-new-privs': { type: 'boolean' },
   'preserve-fds': { type: 'string' },
+  cgroup: { type: 'string', multiple: true },
+  'ignore-paused': { type: 'boolean' },
 } as const;
 
 export const verb: Verb = {
@@ -33,48 +37,96 @@ export const verb: Verb = {
   -g, --additional-gids G  additional group id (repeatable)
   -c, --cap CAP            add a capability (repeatable)
       --no-new-privs       set no_new_privs
-      --preserve-fds N     pass N extra fds (3 .. 3+N-1) to the process`,
+      --preserve-fds N     pass N extra fds (3 .. 3+N-1) to the process
+      --cgroup [C,...:]PATH  run in PATH, a sub-cgroup of the container's (of controllers C only; repeatable)
+      --ignore-paused      exec into a paused container too (the process starts when it is resumed)
+  exits 255 when the exec itself fails, as runc does; 2 for usage errors`,
   async run(args, global) {
-    // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
-    const idAt = firstPositional(args);
-    const { values, positionals } = parseVerbArgs('exec', args.slice(0, idAt + 1), options, { min: 1, max: 1, names: 'ID [COMMAND [ARG...]]' });
-    const [id] = positionals;
-    const command = args.slice(idAt + 1);
-    const rt = openRuntime(global.root);
-    let process: Process;
-    if (values.process) {
-      process = loadProcessFile(values.process);
-      if (command.length) process.args = command;
-    } else {
-      // Like runc: the container's own process settings, with the command line's changes.
-      const base = rt.store.read(id).process;
-      if (!base) throw new TsrunError('ERR_USAGE', `exec: container ${id} has no process in its config: use --process`);
-      if (!command.length) throw new TsrunError('ERR_USAGE', 'exec: missing arguments: expected ID COMMAND [ARG...] or --process');
-      process = { ...structuredClone(base), args: command, terminal: false };
+    try {
+      return await execVerb(args, global.root);
+    } catch (err) {
+      // runc's exit status for an exec that failed before its process ran (no such container, a
+      // paused one, a missing program, a bad pid file): 255. Usage and config errors stay 2.
+      if (!isTsrunError(err) || err.exitCode === 2) throw err;
+      log('error', err.hint ? `${err.message} (${err.hint})` : err.message);
+      return 255;
     }
-    if (values.tty) process.terminal = true;
-    if (values.cwd) process.cwd = values.cwd;
-    if (values.env) process.env = mergeEnv(process.env ?? [], values.env);
-    if (values.user) process.user = { ...process.user, ...parseUser(values.user) };
-    if (values['additional-gids']) {
-      process.user = { ...process.user, additionalGids: values['additional-gids'].map((g) => parseId('--additional-gids', g)) };
-    }
-    if (values.cap) {
-      const caps = { ...process.capabilities };
-      for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) caps[set] = [...new Set([...(caps[set] ?? []), ...values.cap])];
-      process.capabilities = caps;
-    }
-    if (values['no-new-privs']) process.noNewPrivileges = true;
-    return exec(rt, {
-      id,
-      process,
-      detach: values.detach === true,
-      pidFile: values['pid-file'],
-      consoleSocket: values['console-socket'],
-      preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
-    });
   },
 };
+
+async function execVerb(args: string[], root: string): Promise<number> {
+  // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
+  const idAt = firstPositional(args);
+  const { values, positionals } = parseVerbArgs('exec', args.slice(0, idAt + 1), options, { min: 1, max: 1, names: 'ID [COMMAND [ARG...]]' });
+  const [id] = positionals;
+  const command = args.slice(idAt + 1);
+  const rt = openRuntime(root);
+  let process: Process;
+  if (values.process) {
+    process = loadProcessFile(values.process);
+    if (command.length) process.args = command;
+  } else {
+    // Like runc: the container's own process settings, with the command line's changes.
+    const base = rt.store.read(id).process;
+    if (!base) throw new TsrunError('ERR_USAGE', `exec: container ${id} has no process in its config: use --process`);
+    if (!command.length) throw new TsrunError('ERR_USAGE', 'exec: missing arguments: expected ID COMMAND [ARG...] or --process');
+    process = { ...structuredClone(base), args: command, terminal: false };
+  }
+  if (values.tty) process.terminal = true;
+  if (values.cwd) process.cwd = values.cwd;
+  if (values.env) process.env = mergeEnv(process.env ?? [], values.env);
+  if (values.user) process.user = { ...process.user, ...parseUser(values.user) };
+  if (values['additional-gids']) {
+    process.user = { ...process.user, additionalGids: values['additional-gids'].map((g) => parseId('--additional-gids', g)) };
+  }
+  if (values.cap) {
+    const caps = { ...process.capabilities };
+    for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) caps[set] = [...new Set([...(caps[set] ?? []), ...values.cap])];
+    process.capabilities = caps;
+  }
+  if (values['no-new-privs']) process.noNewPrivileges = true;
+  return exec(rt, {
+    id,
+    process,
+    detach: values.detach === true,
+    pidFile: values['pid-file'],
+    consoleSocket: values['console-socket'],
+    preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
+    subCgroups: parseSubCgroups(values.cgroup ?? []),
+    ignorePaused: values['ignore-paused'] === true,
+  });
+}
+
+/**
+ * runc's --cgroup: `PATH` for every controller (then the only one), or `C1,C2:PATH` per controller;
+ * PATH is relative to the container's cgroup and may not leave it. Returns controller → path, ''
+ * for all.
+ */
+export function parseSubCgroups(args: string[]): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const arg of args) {
+    const parts = arg.split(':');
+    if (parts.length > 2) throw new TsrunError('ERR_USAGE', `exec: invalid --cgroup ${JSON.stringify(arg)}: expected [CONTROLLER[,CONTROLLER...]:]PATH`);
+    const path = subPath(arg, parts.at(-1)!);
+    if (parts.length === 1) {
+      if (args.length !== 1) throw new TsrunError('ERR_USAGE', `exec: invalid --cgroup ${JSON.stringify(arg)}: with several --cgroup each needs a CONTROLLER: prefix`);
+      paths.set('', path);
+      continue;
+    }
+    for (const controller of parts[0].split(',')) {
+      if (!controller) throw new TsrunError('ERR_USAGE', `exec: invalid --cgroup ${JSON.stringify(arg)}: empty controller`);
+      if (paths.has(controller)) throw new TsrunError('ERR_USAGE', `exec: --cgroup names controller ${controller} more than once`);
+      paths.set(controller, path);
+    }
+  }
+  return paths;
+}
+
+function subPath(arg: string, path: string): string {
+  const relative = posix.normalize(`./${path}`).replace(/\/+$/, '');
+  if (relative === '..' || relative.startsWith('../')) throw new TsrunError('ERR_USAGE', `exec: --cgroup ${JSON.stringify(arg)}: ${path} is not a sub cgroup path`);
+  return relative === '.' ? '' : relative;
+}
 
 function firstPositional(args: string[]): number {
   for (let i = 0; i < args.length; i++) {

@@ -2,10 +2,11 @@
 // kill probes, exec's exit codes and flags, ps options, run --keep, and diagnostics. Each test
 // was checked by removing its fix once and watching it fail (noted per test).
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inSandbox, waitFor } from './helpers.ts';
+import { inSandbox, tsrunAsync, waitFor, type Sandbox } from './helpers.ts';
 
 /** IFF_UP in /sys/class/net/lo/flags */
 const isUp = (flags: string) => (parseInt(flags.trim(), 16) & 1) === 1;
@@ -48,6 +49,94 @@ test('kill: signal 0 probes the container; kill --all of a stopped container suc
     assert.is(sb.tsrun(['kill', id, '0']).status, 1, 'a stopped container cannot be probed');
     assert.is(sb.tsrun(['kill', id, 'KILL']).status, 1, 'nor its init signalled');
     sb.tsrun(['delete', id]).ok();
+  }));
+
+function startSleeper(sb: Sandbox): string {
+  const id = sb.id();
+  sb.createAndStart(id, sb.bundle((c) => (c.process.args = ['sleep', '300'])));
+  return id;
+}
+
+async function stop(sb: Sandbox, id: string): Promise<void> {
+  sb.tsrun(['kill', id, 'KILL']).ok();
+  await sb.waitForStatus(id, 'stopped');
+  sb.tsrun(['delete', id]).ok();
+}
+
+// Checked: before the fix each of these exited 1.
+test('exec: its own failures exit 255, as runc\'s do; usage errors stay 2', () =>
+  inSandbox(async (sb) => {
+    const id = startSleeper(sb);
+    assert.is(sb.tsrun(['exec', `${id}-nosuch`, 'true']).status, 255, 'no such container');
+    assert.is(sb.tsrun(['exec', id, '/no/such/program']).status, 255, 'a missing program');
+    assert.is(sb.tsrun(['exec', '--pid-file', sb.file('no/such/dir/pid'), id, 'true']).status, 255, 'a pid file that cannot be written');
+    sb.tsrun(['pause', id]).ok();
+    const paused = sb.tsrun(['exec', id, 'true']);
+    assert.is(paused.status, 255, 'a paused container');
+    assert.match(paused.stderr, /--ignore-paused/);
+    sb.tsrun(['resume', id]).ok();
+    assert.is(sb.tsrun(['exec', '--no-such-flag', id, 'true']).status, 2);
+    await stop(sb, id);
+  }));
+
+// Checked: without --ignore-paused support the exec is refused (exit 255, then 2 for the flag).
+test('exec --ignore-paused: the exec waits in the frozen cgroup and runs once resumed', () =>
+  inSandbox(async (sb) => {
+    const id = startSleeper(sb);
+    sb.tsrun(['pause', id]).ok();
+    const exec = tsrunAsync(sb.root, ['exec', '--ignore-paused', id, 'sh', '-c', 'echo ran']);
+    let stdout = '';
+    exec.stdout.on('data', (chunk) => (stdout += chunk));
+    const exited = new Promise<number | null>((resolve) => exec.on('exit', (code) => resolve(code)));
+    // The exec's stage 0 joins the frozen cgroup and stops there: two processes in it, the init and it.
+    await waitFor(() => JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout).length >= 2 || exec.exitCode !== null, 20_000, () => 'the exec to join the cgroup');
+    assert.is(exec.exitCode, null, 'the exec waits while the container is paused');
+    assert.is(sb.state(id).status, 'paused');
+    sb.tsrun(['resume', id]).ok();
+    assert.is(await exited, 0);
+    assert.is(stdout.trim(), 'ran');
+    await stop(sb, id);
+  }));
+
+// Checked: without the default user the process file fails validation (exit 2).
+test('exec --process without a user runs as uid and gid 0', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    sb.createAndStart(id, sb.bundle((c) => ((c.process.args = ['sleep', '300']), (c.process.user = { uid: 1000, gid: 1000 }))));
+    const processFile = sb.file('process.json');
+    writeFileSync(processFile, JSON.stringify({ cwd: '/', args: ['sh', '-c', 'echo $(id -u):$(id -g)'], env: ['PATH=/bin'] }));
+    assert.is(sb.tsrun(['exec', '--process', processFile, id]).ok().stdout.trim(), '0:0');
+    await stop(sb, id);
+  }));
+
+// Checked: without --cgroup the exec is refused as an unknown flag (exit 2).
+test('exec --cgroup: the process runs in a sub-cgroup of the container\'s; paths outside are refused', () =>
+  inSandbox(async (sb) => {
+    const id = startSleeper(sb);
+    const dirs: string[] = JSON.parse(readFileSync(join(sb.root, id, 'state.json'), 'utf8')).cgroups.dirs;
+    const subs = dirs.map((dir) => join(dir, 'sub'));
+    for (const dir of dirs) {
+      mkdirSync(join(dir, 'sub'));
+      // a v1 cpuset child starts with no cpus and mems, and refuses processes until given some
+      for (const file of ['cpuset.cpus', 'cpuset.mems']) {
+        try {
+          writeFileSync(join(dir, 'sub', file), readFileSync(join(dir, file)));
+        } catch {
+          // not a cpuset hierarchy
+        }
+      }
+    }
+    try {
+      const all = sb.tsrun(['exec', '--cgroup', '/sub', id, 'cat', '/proc/self/cgroup']).ok().stdout.trim().split('\n');
+      for (const line of all) assert.ok(line.endsWith(':/sub'), line);
+      const pidsOnly = sb.tsrun(['exec', '--cgroup', 'pids:sub', id, 'cat', '/proc/self/cgroup']).ok().stdout.trim().split('\n');
+      for (const line of pidsOnly) assert.ok(line.endsWith(line.split(':')[1] === 'pids' ? ':/sub' : ':/'), line);
+      assert.is(sb.tsrun(['exec', '--cgroup', '../x', id, 'true']).status, 2, 'outside the container\'s cgroup');
+      assert.is(sb.tsrun(['exec', '--cgroup', 'missing', id, 'true']).status, 255, 'a sub-cgroup that does not exist');
+    } finally {
+      subs.forEach((dir) => rmdirSync(dir));
+    }
+    await stop(sb, id);
   }));
 
 test.run();
