@@ -139,4 +139,28 @@ test('exec --cgroup: the process runs in a sub-cgroup of the container\'s; paths
     await stop(sb, id);
   }));
 
+// Checked: before the fix `ps ID -ef` failed with "Unknown option '--ef'" (exit 2).
+test('ps ID [ps options]: the options go to ps(1), the lines are the container\'s', () =>
+  inSandbox(async (sb) => {
+    const id = startSleeper(sb);
+    const { pid } = sb.state(id);
+    const ef = sb.tsrun(['ps', id, '-ef']).ok().stdout.trim().split('\n');
+    assert.match(ef[0], /UID\s+PID\s+PPID/);
+    assert.is(ef.length, 2, ef.join('\n'));
+    assert.match(ef[1], new RegExp(`^\\S+\\s+${pid}\\s.*sleep 300$`));
+    const custom = sb.tsrun(['ps', id, '-o', 'pid,comm']).ok().stdout.trim().split('\n');
+    assert.equal(custom.map((l) => l.trim().split(/\s+/)), [['PID', 'COMMAND'], [String(pid), 'sleep']]);
+    await stop(sb, id);
+  }));
+
+// Checked: without --keep support run refuses the flag (exit 2).
+test('run --keep: the container stays after it exits, stopped, until deleted', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const run = sb.tsrun(['run', '--keep', '--bundle', sb.bundle((c) => (c.process.args = ['sh', '-c', 'exit 3'])), id]);
+    assert.is(run.status, 3);
+    assert.is(sb.state(id).status, 'stopped');
+    sb.tsrun(['delete', id]).ok();
+  }));
+
 test.run();

@@ -5,6 +5,7 @@ import { parseSignal } from '../../src/runtime/signals.ts';
 import { parseHierarchies } from '../../src/cgroups/hierarchies.ts';
 import { resolveCgroupPath } from '../../src/cgroups/manager.ts';
 import { parseSubCgroups } from '../../src/cli/exec.ts';
+import { parsePsArgs } from '../../src/cli/ps.ts';
 import { subCgroupDirs } from '../../src/runtime/exec.ts';
 
 test('signals: names with and without SIG, any case, and numbers', () => {
@@ -76,6 +77,16 @@ test('exec --cgroup: the directories joined, per hierarchy', () => {
   for (const bad of [['rdma:x'], ['cpu:a', 'cpuacct:b']]) {
     assert.throws(() => subCgroupDirs('c1', cgroups, parseSubCgroups(bad)), (e: unknown) => isTsrunError(e, 'ERR_USAGE'), bad.join(' '));
   }
+});
+
+// Checked: with the old parsing, -ef after the id was an unknown option of tsrun ps.
+test('ps: everything after the id goes to ps(1), as in runc', () => {
+  assert.equal(parsePsArgs(['c1']), { id: 'c1', psArgs: [], format: 'table' });
+  assert.equal(parsePsArgs(['c1', '-ef']), { id: 'c1', psArgs: ['-ef'], format: 'table' });
+  assert.equal(parsePsArgs(['--format', 'json', 'c1', '-o', 'pid,comm']), { id: 'c1', psArgs: ['-o', 'pid,comm'], format: 'json' });
+  assert.equal(parsePsArgs(['--format=json', '--', 'c1', '--format', 'x']), { id: 'c1', psArgs: ['--format', 'x'], format: 'json' });
+  assert.throws(() => parsePsArgs(['--nope', 'c1']), (e: unknown) => isTsrunError(e, 'ERR_USAGE'));
+  assert.throws(() => parsePsArgs([]), (e: unknown) => isTsrunError(e, 'ERR_USAGE'));
 });
 
 test.run();
