@@ -24,9 +24,9 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     const record = rt.store.read(id);
     const status = observeStatus(rt.store, record);
     if (status !== 'created') throw new TsrunError('ERR_STATE', `cannot start container ${id}: it is ${status}, not created`);
-    // Without a process the init has nothing to run: it exits and the container is stopped
-    // (runtime-tools' start test expects start to succeed here).
-    if (!record.hasProcess) warn(`container ${id} has no process: it stops at once`);
+    // runtime-spec: process is REQUIRED when start is called, and start MUST fail without it. The
+    // container stays created (runtime-tools' start test wants success here: conformance/expected.json).
+    if (!record.hasProcess) throw new TsrunError('ERR_CONFIG_INVALID', `cannot start container ${id}: process: its config.json has none, and start needs one`);
 
     const failure = await releaseInit(rt, record);
     if (failure !== '') {
