@@ -1,6 +1,6 @@
 // tsrun's entry point: global flags, then one verb, each in its own module and loaded on demand.
 import { TsrunError, isTsrunError } from '../errors.ts';
-import { configureLog, log } from '../log.ts';
+import { configureLog, debug, log } from '../log.ts';
 import { DEFAULT_ROOT, defaultRoot } from '../runtime/context.ts';
 import type { GlobalOptions, Verb } from './args.ts';
 
@@ -147,7 +147,10 @@ export async function main(argv: string[]): Promise<number> {
       process.stdout.write(`${verb.summary}\n\nusage: ${verb.usage}\n`);
       return 0;
     }
-    return await verb.run(global.rest, global);
+    debug(`${global.verb} ${global.rest.join(' ')}`.trimEnd());
+    const status = await verb.run(global.rest, global);
+    debug(`${global.verb}: exit status ${status}`);
+    return status;
   } catch (err) {
     if (isTsrunError(err)) {
       log('error', err.hint ? `${err.message} (${err.hint})` : err.message);

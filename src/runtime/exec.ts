@@ -6,6 +6,7 @@ import { join, resolve } from 'node:path';
 import { joinCgroups } from '../cgroups/manager.ts';
 import type { Placement } from '../cgroups/resources.ts';
 import { TsrunError } from '../errors.ts';
+import { debug } from '../log.ts';
 import { buildExecPlan } from '../plan/exec.ts';
 import type { Process } from '../spec/types.ts';
 import { validateConfig } from '../spec/validate.ts';
@@ -73,6 +74,7 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     onStage0: (stage0) => joinCgroups(cgroupDirs, stage0),
     onCreateRuntime: () => Promise.reject(new TsrunError('ERR_SPAWN', 'exec: unexpected createRuntime request')),
   });
+  debug(`exec in container ${id}: pid ${pid}`);
   if (options.pidFile) writePidFile(options.pidFile, pid);
   if (options.detach) return 0;
   const stopForwarding = forwardSignalsTo(pid);

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { signalAll } from '../cgroups/signal.ts';
 import { TsrunError } from '../errors.ts';
+import { debug } from '../log.ts';
 import { validateId } from '../state/id.ts';
 import { observeStatus } from '../state/status.ts';
 import type { Runtime } from './context.ts';
@@ -13,6 +14,7 @@ export async function kill(rt: Runtime, id: string, signal: number, all = false)
   validateId(id);
   const record = rt.store.read(id);
   const status = observeStatus(rt.store, record);
+  debug(`kill container ${id} (${status}): signal ${signal} to ${all ? 'every process' : `init ${record.pid}`}`);
   // Like runc, --all of a stopped container signals what is left in its cgroup, if anything.
   if (all && status === 'stopped' && !record.cgroups.dirs.some((dir) => existsSync(dir))) return;
   if (status === 'creating' || (status === 'stopped' && !all)) throw new TsrunError('ERR_STATE', `container ${id}: container not running`);

@@ -1,12 +1,12 @@
 // Where tsrun meets what runc users expect: the loopback interface, start without a process,
 // kill probes, exec's exit codes and flags, ps options, run --keep, and diagnostics. Each test
 // was checked by removing its fix once and watching it fail (noted per test).
-import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inSandbox, tsrunAsync, waitFor, type Sandbox } from './helpers.ts';
+import { TSRUN, inSandbox, tsrunAsync, tsrunEnv, waitFor, type Sandbox } from './helpers.ts';
 
 /** IFF_UP in /sys/class/net/lo/flags */
 const isUp = (flags: string) => (parseInt(flags.trim(), 16) & 1) === 1;
@@ -161,6 +161,67 @@ test('run --keep: the container stays after it exits, stopped, until deleted', (
     assert.is(run.status, 3);
     assert.is(sb.state(id).status, 'stopped');
     sb.tsrun(['delete', id]).ok();
+  }));
+
+// Checked: before the fix --debug printed nothing.
+test('--debug logs the steps of a verb; with --log-format json as JSON lines', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const run = sb.tsrun(['--debug', 'run', '--bundle', sb.bundle(), id]);
+    assert.is(run.status, 0, run.stderr);
+    for (const step of [`debug: run --bundle`, 'debug: plan container', 'debug: init: ready', `debug: container ${id} running`, 'debug: run: exit status 0']) {
+      assert.ok(run.stderr.includes(step), `${step} in:\n${run.stderr}`);
+    }
+    const state = sb.tsrun(['--debug', '--log-format', 'json', 'state', `${id}-gone`]);
+    assert.is(state.status, 1);
+    const lines = state.stderr.trim().split('\n');
+    const debugLines = lines.filter((l) => l.startsWith('{')).map((l) => JSON.parse(l));
+    assert.ok(debugLines.length >= 2 && debugLines.every((l) => l.level === 'debug' && l.msg && l.time), state.stderr);
+  }));
+
+/** One line on stderr, naming the root, no stack: what a bad --root must give. */
+function assertOneLine(result: { status: number | null; stderr: string }, root: string): void {
+  assert.is(result.status, 1, result.stderr);
+  const lines = result.stderr.trim().split('\n');
+  assert.is(lines.length, 1, result.stderr);
+  assert.ok(lines[0].includes(root), result.stderr);
+  assert.not.match(result.stderr, /internal error|\n\s+at /);
+}
+
+// Checked: before the fix a regular file gave a stack trace (an internal error), /proc spun until
+// the 10 s timeout (status null), and an unwritable root gave a stack trace.
+test('--root: a file, procfs or sysfs, or an unwritable directory is one line naming it, exit 1', () =>
+  inSandbox(async (sb) => {
+    const file = sb.file('a-file');
+    writeFileSync(file, '');
+    const bundle = sb.bundle();
+    for (const root of [file, join(file, 'below'), '/proc/tsrun-test-root', '/sys/tsrun-test-root']) {
+      for (const verb of [['create', '--bundle', bundle, sb.id()], ['list']]) {
+        const result = spawnSync(TSRUN, ['--root', root, ...verb], { encoding: 'utf8', env: tsrunEnv(), timeout: 10_000 });
+        assertOneLine(result, root);
+      }
+    }
+    // An unprivileged user without XDG_RUNTIME_DIR gets /run/tsrun, which is not theirs; and a
+    // directory they cannot write (delete: a verb that takes the container's lock in the root).
+    chmodSync(sb.dir, 0o711); // reachable for that user, not writable
+    const readOnly = sb.file('read-only');
+    mkdirSync(readOnly, { mode: 0o755 });
+    const env = tsrunEnv();
+    delete env.XDG_RUNTIME_DIR;
+    for (const args of [['delete', sb.id()], ['--root', readOnly, 'delete', sb.id()]]) {
+      const result = spawnSync(TSRUN, args, { encoding: 'utf8', env, uid: 65534, gid: 65534, cwd: '/', timeout: 20_000 });
+      assertOneLine(result, args[0] === '--root' ? readOnly : '/run/tsrun');
+    }
+  }));
+
+// Checked: both exited 1 before.
+test('a missing rootfs or config.json is a configuration error: exit 2', () =>
+  inSandbox(async (sb) => {
+    const noRootfs = sb.bundle((c) => (c.root.path = '/no/such/rootfs'));
+    assert.is(sb.tsrun(['create', '--bundle', noRootfs, sb.id()]).status, 2);
+    const noConfig = sb.file('empty-bundle');
+    mkdirSync(noConfig);
+    assert.is(sb.tsrun(['create', '--bundle', noConfig, sb.id()]).status, 2);
   }));
 
 test.run();
