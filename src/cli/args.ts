@@ -6,6 +6,8 @@ import { TsrunError } from '../errors.ts';
 export interface Verb {
   summary: string;
   usage: string;
+  /** the exit status of a failure that is not a usage or config error (default: the error's, 1) */
+  failureStatus?: number;
   run(args: string[], global: GlobalOptions): Promise<number> | number;
 }
 

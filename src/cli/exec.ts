@@ -1,6 +1,5 @@
 import { posix } from 'node:path';
-import { TsrunError, isTsrunError } from '../errors.ts';
-import { log } from '../log.ts';
+import { TsrunError } from '../errors.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { exec, loadProcessFile } from '../runtime/exec.ts';
 import type { Process } from '../spec/types.ts';
@@ -41,61 +40,52 @@ export const verb: Verb = {
       --cgroup [C,...:]PATH  run in PATH, a sub-cgroup of the container's (of controllers C only; repeatable)
       --ignore-paused      exec into a paused container too (the process starts when it is resumed)
   exits 255 when the exec itself fails, as runc does; 2 for usage errors`,
+  // runc's exit status for an exec that failed before its process ran (no such container, a
+  // paused one, a missing program, a bad pid file); usage and config errors stay 2.
+  failureStatus: 255,
   async run(args, global) {
-    try {
-      return await execVerb(args, global.root);
-    } catch (err) {
-      // runc's exit status for an exec that failed before its process ran (no such container, a
-      // paused one, a missing program, a bad pid file): 255. Usage and config errors stay 2.
-      if (!isTsrunError(err) || err.exitCode === 2) throw err;
-      log('error', err.hint ? `${err.message} (${err.hint})` : err.message);
-      return 255;
+    // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
+    const idAt = firstPositional(args);
+    const { values, positionals } = parseVerbArgs('exec', args.slice(0, idAt + 1), options, { min: 1, max: 1, names: 'ID [COMMAND [ARG...]]' });
+    const [id] = positionals;
+    const command = args.slice(idAt + 1);
+    const rt = openRuntime(global.root);
+    let process: Process;
+    if (values.process) {
+      process = loadProcessFile(values.process);
+      if (command.length) process.args = command;
+    } else {
+      // Like runc: the container's own process settings, with the command line's changes.
+      const base = rt.store.read(id).process;
+      if (!base) throw new TsrunError('ERR_USAGE', `exec: container ${id} has no process in its config: use --process`);
+      if (!command.length) throw new TsrunError('ERR_USAGE', 'exec: missing arguments: expected ID COMMAND [ARG...] or --process');
+      process = { ...structuredClone(base), args: command, terminal: false };
     }
+    if (values.tty) process.terminal = true;
+    if (values.cwd) process.cwd = values.cwd;
+    if (values.env) process.env = mergeEnv(process.env ?? [], values.env);
+    if (values.user) process.user = { ...process.user, ...parseUser(values.user) };
+    if (values['additional-gids']) {
+      process.user = { ...process.user, additionalGids: values['additional-gids'].map((g) => parseId('--additional-gids', g)) };
+    }
+    if (values.cap) {
+      const caps = { ...process.capabilities };
+      for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) caps[set] = [...new Set([...(caps[set] ?? []), ...values.cap])];
+      process.capabilities = caps;
+    }
+    if (values['no-new-privs']) process.noNewPrivileges = true;
+    return exec(rt, {
+      id,
+      process,
+      detach: values.detach === true,
+      pidFile: values['pid-file'],
+      consoleSocket: values['console-socket'],
+      preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
+      subCgroups: parseSubCgroups(values.cgroup ?? []),
+      ignorePaused: values['ignore-paused'] === true,
+    });
   },
 };
-
-async function execVerb(args: string[], root: string): Promise<number> {
-  // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
-  const idAt = firstPositional(args);
-  const { values, positionals } = parseVerbArgs('exec', args.slice(0, idAt + 1), options, { min: 1, max: 1, names: 'ID [COMMAND [ARG...]]' });
-  const [id] = positionals;
-  const command = args.slice(idAt + 1);
-  const rt = openRuntime(root);
-  let process: Process;
-  if (values.process) {
-    process = loadProcessFile(values.process);
-    if (command.length) process.args = command;
-  } else {
-    // Like runc: the container's own process settings, with the command line's changes.
-    const base = rt.store.read(id).process;
-    if (!base) throw new TsrunError('ERR_USAGE', `exec: container ${id} has no process in its config: use --process`);
-    if (!command.length) throw new TsrunError('ERR_USAGE', 'exec: missing arguments: expected ID COMMAND [ARG...] or --process');
-    process = { ...structuredClone(base), args: command, terminal: false };
-  }
-  if (values.tty) process.terminal = true;
-  if (values.cwd) process.cwd = values.cwd;
-  if (values.env) process.env = mergeEnv(process.env ?? [], values.env);
-  if (values.user) process.user = { ...process.user, ...parseUser(values.user) };
-  if (values['additional-gids']) {
-    process.user = { ...process.user, additionalGids: values['additional-gids'].map((g) => parseId('--additional-gids', g)) };
-  }
-  if (values.cap) {
-    const caps = { ...process.capabilities };
-    for (const set of ['bounding', 'effective', 'permitted', 'ambient'] as const) caps[set] = [...new Set([...(caps[set] ?? []), ...values.cap])];
-    process.capabilities = caps;
-  }
-  if (values['no-new-privs']) process.noNewPrivileges = true;
-  return exec(rt, {
-    id,
-    process,
-    detach: values.detach === true,
-    pidFile: values['pid-file'],
-    consoleSocket: values['console-socket'],
-    preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
-    subCgroups: parseSubCgroups(values.cgroup ?? []),
-    ignorePaused: values['ignore-paused'] === true,
-  });
-}
 
 /**
  * runc's --cgroup: `PATH` for every controller (then the only one), or `C1,C2:PATH` per controller;

@@ -129,6 +129,7 @@ function splitFlag(arg: string): [string, string | undefined] {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  let failureStatus: number | undefined;
   try {
     const global = parseGlobal(argv);
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
@@ -143,6 +144,7 @@ export async function main(argv: string[]): Promise<number> {
     const load = VERBS[global.verb];
     if (!load) throw new TsrunError('ERR_USAGE', `unknown command ${JSON.stringify(global.verb)}`, { hint: 'see tsrun --help' });
     const { verb } = await load();
+    failureStatus = verb.failureStatus;
     if (global.rest.includes('--help') || global.rest.includes('-h')) {
       process.stdout.write(`${verb.summary}\n\nusage: ${verb.usage}\n`);
       return 0;
@@ -154,7 +156,7 @@ export async function main(argv: string[]): Promise<number> {
   } catch (err) {
     if (isTsrunError(err)) {
       log('error', err.hint ? `${err.message} (${err.hint})` : err.message);
-      return err.exitCode;
+      return err.exitCode === 2 ? 2 : (failureStatus ?? err.exitCode);
     }
     // Anything else is a bug in tsrun: show where it happened.
     log('error', `internal error: ${(err as Error)?.stack ?? String(err)}`);
