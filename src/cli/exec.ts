@@ -43,6 +43,7 @@ export const verb: Verb = {
   // runc's exit status for an exec that failed before its process ran (no such container, a
   // paused one, a missing program, a bad pid file); usage and config errors stay 2.
   failureStatus: 255,
+  ownArgs: (args) => args.slice(0, firstPositional(args)),
   async run(args, global) {
     // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
     const idAt = firstPositional(args);

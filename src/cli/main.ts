@@ -145,7 +145,8 @@ export async function main(argv: string[]): Promise<number> {
     if (!load) throw new TsrunError('ERR_USAGE', `unknown command ${JSON.stringify(global.verb)}`, { hint: 'see tsrun --help' });
     const { verb } = await load();
     failureStatus = verb.failureStatus;
-    if (global.rest.includes('--help') || global.rest.includes('-h')) {
+    const own = verb.ownArgs?.(global.rest) ?? global.rest;
+    if (own.includes('--help') || own.includes('-h')) {
       process.stdout.write(`${verb.summary}\n\nusage: ${verb.usage}\n`);
       return 0;
     }

@@ -140,7 +140,7 @@ test('exec --cgroup: the process runs in a sub-cgroup of the container\'s; paths
   }));
 
 // Checked: before the fix `ps ID -ef` failed with "Unknown option '--ef'" (exit 2).
-test('ps ID [ps options]: the options go to ps(1), the lines are the container\'s', () =>
+test('ps ID [ps options] and exec ID COMMAND: what follows the id is not tsrun\'s', () =>
   inSandbox(async (sb) => {
     const id = startSleeper(sb);
     const { pid } = sb.state(id);
@@ -150,6 +150,8 @@ test('ps ID [ps options]: the options go to ps(1), the lines are the container\'
     assert.match(ef[1], new RegExp(`^\\S+\\s+${pid}\\s.*sleep 300$`));
     const custom = sb.tsrun(['ps', id, '-o', 'pid,comm']).ok().stdout.trim().split('\n');
     assert.equal(custom.map((l) => l.trim().split(/\s+/)), [['PID', 'COMMAND'], [String(pid), 'sleep']]);
+    // Checked: before, a -h after the id printed tsrun's help instead.
+    assert.is(sb.tsrun(['exec', id, 'echo', '-h']).ok().stdout, '-h\n', "the command's -h is the command's");
     await stop(sb, id);
   }));
 
