@@ -15,6 +15,7 @@
  *     unshareTime     count (clock secs nanosecs)*
  *
  *   container steps
+ *     loopbackUp
  *     rootPropagation flags           bindRootfs path      bindRootfsInHost path
  *     mount           source destination fstype flags data remount-flags count flag* attr-set attr-clear dir|file
  *     mknod           path kind major minor mode uid gid

@@ -8,6 +8,7 @@
 #include <linux/capability.h>
 #include <linux/magic.h>
 #include <linux/openat2.h>
+#include <net/if.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
@@ -456,9 +457,27 @@ static void sysctl_step(const char *key, const char *value)
 	write_text(AT_FDCWD, path, value);
 }
 
+/* A new network namespace starts with lo down: bring it up, as runc does (its "loopback" network). */
+static void loopback_up(void)
+{
+	int sock = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (sock < 0)
+		fail(errno, "socket for lo");
+	struct ifreq ifr = {0};
+	strcpy(ifr.ifr_name, "lo");
+	if (ioctl(sock, SIOCGIFFLAGS, &ifr) < 0)
+		fail(errno, "get flags of lo");
+	ifr.ifr_flags |= IFF_UP;
+	if (ioctl(sock, SIOCSIFFLAGS, &ifr) < 0)
+		fail(errno, "set lo up");
+	close(sock);
+}
+
 void run_container_step(const char *op, struct reader *r)
 {
-	if (strcmp(op, "rootPropagation") == 0 || strcmp(op, "setRootPropagation") == 0) {
+	if (strcmp(op, "loopbackUp") == 0) {
+		loopback_up();
+	} else if (strcmp(op, "rootPropagation") == 0 || strcmp(op, "setRootPropagation") == 0) {
 		set_root_propagation((unsigned long)read_u64(r));
 	} else if (strcmp(op, "bindRootfs") == 0) {
 		bind_rootfs(read_token(r));

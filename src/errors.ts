@@ -5,7 +5,7 @@ export type ErrorCode =
   | 'ERR_USAGE' // bad command line: exit 2
   | 'ERR_CONFIG_INVALID' // config.json fails the schema: exit 2
   | 'ERR_NOT_SUPPORTED' // a valid field tsrun does not implement: exit 2
-  | 'ERR_BUNDLE' // missing bundle, unreadable config.json, missing rootfs
+  | 'ERR_BUNDLE' // missing bundle, unreadable config.json, missing rootfs: a configuration error, exit 2
   | 'ERR_INVALID_ID'
   | 'ERR_EXISTS' // a container with that id already exists
   | 'ERR_NOT_FOUND' // container <id> does not exist
@@ -17,8 +17,8 @@ export type ErrorCode =
   | 'ERR_LOCKED'
   | 'ERR_SYSTEM'; // anything else the host refused
 
-/** Exit status for a failed command: usage and configuration problems are 2, the rest 1. */
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_NOT_SUPPORTED']);
+/** Exit status for a failed command: usage and configuration problems (the bundle too) are 2, the rest 1. */
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_NOT_SUPPORTED', 'ERR_BUNDLE']);
 
 export class TsrunError extends Error {
   readonly code: ErrorCode;

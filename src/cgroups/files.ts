@@ -2,6 +2,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
+import { debug } from '../log.ts';
 
 export function hasFile(dir: string, file: string): boolean {
   return existsSync(join(dir, file));
@@ -10,6 +11,7 @@ export function hasFile(dir: string, file: string): boolean {
 /** Writes one value; `field` is the config field it comes from, for the error message. */
 export function writeFile(dir: string, file: string, value: string | number | bigint, field: string): void {
   const path = join(dir, file);
+  debug(`cgroup: write ${value} to ${path} (${field})`);
   try {
     // r+: a cgroup file that does not exist is a feature the kernel lacks, never a file to create
     writeFileSync(path, String(value), { flag: 'r+' });

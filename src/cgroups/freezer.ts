@@ -3,6 +3,7 @@
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
+import { debug } from '../log.ts';
 import type { Placement } from './resources.ts';
 
 interface FreezerFile {
@@ -32,6 +33,7 @@ function trySetFrozen(freezer: FreezerFile, frozen: boolean): boolean {
   const { file, value } = freezer.settled(frozen);
   try {
     // v1 FREEZING can stall while a task is in an uninterruptible sleep: writing again retries it.
+    debug(`cgroup: ${frozen ? 'freeze' : 'thaw'} ${freezer.file}`);
     writeFileSync(freezer.file, frozen ? freezer.frozen : freezer.thawed);
     return readFileSync(file, 'utf8').split('\n').some((line) => line.trim() === value);
   } catch (err) {

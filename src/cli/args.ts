@@ -6,6 +6,10 @@ import { TsrunError } from '../errors.ts';
 export interface Verb {
   summary: string;
   usage: string;
+  /** the exit status of a failure that is not a usage or config error (default: the error's, 1) */
+  failureStatus?: number;
+  /** the arguments that are tsrun's own, where a command's follow them (exec's, ps's): only these may ask for help */
+  ownArgs?(args: string[]): string[];
   run(args: string[], global: GlobalOptions): Promise<number> | number;
 }
 

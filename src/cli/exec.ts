@@ -1,3 +1,4 @@
+import { posix } from 'node:path';
 import { TsrunError } from '../errors.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { exec, loadProcessFile } from '../runtime/exec.ts';
@@ -18,6 +19,8 @@ const options = {
   cap: { type: 'string', short: 'c', multiple: true },
   'no-new-privs': { type: 'boolean' },
   'preserve-fds': { type: 'string' },
+  cgroup: { type: 'string', multiple: true },
+  'ignore-paused': { type: 'boolean' },
 } as const;
 
 export const verb: Verb = {
@@ -34,7 +37,14 @@ export const verb: Verb = {
   -g, --additional-gids G  additional group id (repeatable)
   -c, --cap CAP            add a capability (repeatable)
       --no-new-privs       set no_new_privs
-      --preserve-fds N     pass N extra fds (3 .. 3+N-1) to the process`,
+      --preserve-fds N     pass N extra fds (3 .. 3+N-1) to the process
+      --cgroup [C,...:]PATH  run in PATH, a sub-cgroup of the container's (of controllers C only; repeatable)
+      --ignore-paused      exec into a paused container too (the process starts when it is resumed)
+  exits 255 when the exec itself fails, as runc does; 2 for usage errors`,
+  // runc's exit status for an exec that failed before its process ran (no such container, a
+  // paused one, a missing program, a bad pid file); usage and config errors stay 2.
+  failureStatus: 255,
+  ownArgs: (args) => args.slice(0, firstPositional(args)),
   async run(args, global) {
     // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
     const idAt = firstPositional(args);
@@ -73,9 +83,42 @@ export const verb: Verb = {
       pidFile: values['pid-file'],
       consoleSocket: values['console-socket'],
       preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
+      subCgroups: parseSubCgroups(values.cgroup ?? []),
+      ignorePaused: values['ignore-paused'] === true,
     });
   },
 };
+
+/**
+ * runc's --cgroup: `PATH` for every controller (then the only one), or `C1,C2:PATH` per controller;
+ * PATH is relative to the container's cgroup and may not leave it. Returns controller → path, ''
+ * for all.
+ */
+export function parseSubCgroups(args: string[]): Map<string, string> {
+  const paths = new Map<string, string>();
+  for (const arg of args) {
+    const parts = arg.split(':');
+    if (parts.length > 2) throw new TsrunError('ERR_USAGE', `exec: invalid --cgroup ${JSON.stringify(arg)}: expected [CONTROLLER[,CONTROLLER...]:]PATH`);
+    const path = subPath(arg, parts.at(-1)!);
+    if (parts.length === 1) {
+      if (args.length !== 1) throw new TsrunError('ERR_USAGE', `exec: invalid --cgroup ${JSON.stringify(arg)}: with several --cgroup each needs a CONTROLLER: prefix`);
+      paths.set('', path);
+      continue;
+    }
+    for (const controller of parts[0].split(',')) {
+      if (!controller) throw new TsrunError('ERR_USAGE', `exec: invalid --cgroup ${JSON.stringify(arg)}: empty controller`);
+      if (paths.has(controller)) throw new TsrunError('ERR_USAGE', `exec: --cgroup names controller ${controller} more than once`);
+      paths.set(controller, path);
+    }
+  }
+  return paths;
+}
+
+function subPath(arg: string, path: string): string {
+  const relative = posix.normalize(`./${path}`).replace(/\/+$/, '');
+  if (relative === '..' || relative.startsWith('../')) throw new TsrunError('ERR_USAGE', `exec: --cgroup ${JSON.stringify(arg)}: ${path} is not a sub cgroup path`);
+  return relative === '.' ? '' : relative;
+}
 
 function firstPositional(args: string[]): number {
   for (let i = 0; i < args.length; i++) {

@@ -1,6 +1,6 @@
 // tsrun's entry point: global flags, then one verb, each in its own module and loaded on demand.
 import { TsrunError, isTsrunError } from '../errors.ts';
-import { configureLog, log } from '../log.ts';
+import { configureLog, debug, log } from '../log.ts';
 import { DEFAULT_ROOT, defaultRoot } from '../runtime/context.ts';
 import type { GlobalOptions, Verb } from './args.ts';
 
@@ -129,6 +129,7 @@ function splitFlag(arg: string): [string, string | undefined] {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  let failureStatus: number | undefined;
   try {
     const global = parseGlobal(argv);
     configureLog({ file: global.log, format: global.logFormat, debug: global.debug });
@@ -143,15 +144,20 @@ export async function main(argv: string[]): Promise<number> {
     const load = VERBS[global.verb];
     if (!load) throw new TsrunError('ERR_USAGE', `unknown command ${JSON.stringify(global.verb)}`, { hint: 'see tsrun --help' });
     const { verb } = await load();
-    if (global.rest.includes('--help') || global.rest.includes('-h')) {
+    failureStatus = verb.failureStatus;
+    const own = verb.ownArgs?.(global.rest) ?? global.rest;
+    if (own.includes('--help') || own.includes('-h')) {
       process.stdout.write(`${verb.summary}\n\nusage: ${verb.usage}\n`);
       return 0;
     }
-    return await verb.run(global.rest, global);
+    debug(`${global.verb} ${global.rest.join(' ')}`.trimEnd());
+    const status = await verb.run(global.rest, global);
+    debug(`${global.verb}: exit status ${status}`);
+    return status;
   } catch (err) {
     if (isTsrunError(err)) {
       log('error', err.hint ? `${err.message} (${err.hint})` : err.message);
-      return err.exitCode;
+      return err.exitCode === 2 ? 2 : (failureStatus ?? err.exitCode);
     }
     // Anything else is a bug in tsrun: show where it happened.
     log('error', `internal error: ${(err as Error)?.stack ?? String(err)}`);

@@ -7,20 +7,20 @@ import { parseVerbArgs, type Verb } from './args.ts';
 
 export const verb: Verb = {
   summary: 'list the processes of a container',
-  usage: 'tsrun ps [--format table|json] ID [PS_ARGS...]\n  json: an array of host pids; table: the lines of ps (default ps -ef) for those pids',
+  usage: 'tsrun ps [--format table|json] ID [PS_OPTIONS...]\n  json: an array of host pids; table: the lines of ps (default ps -ef) for those pids\n  everything after ID goes to ps(1), as in runc: tsrun ps ID -o pid,comm',
+  ownArgs: (args) => args.slice(0, idIndex(args)),
   run(args, global) {
-    const { values, positionals } = parseVerbArgs('ps', args, { format: { type: 'string', short: 'f', default: 'table' } }, { min: 1, max: Infinity, names: 'ID [PS_ARGS...]' });
-    const [id, ...psArgs] = positionals;
+    const { id, psArgs, format } = parsePsArgs(args);
     const record = openRuntime(global.root).store.read(validateId(id));
     if (!record.cgroups.dirs.length) {
       throw new TsrunError('ERR_STATE', `container ${id} has no cgroup (an unprivileged user without a delegated cgroup created it): ps finds a container's processes through its cgroup`);
     }
     const pids = containerPids(record.cgroups.dirs);
-    if (values.format === 'json') {
+    if (format === 'json') {
       process.stdout.write(JSON.stringify(pids) + '\n');
       return 0;
     }
-    if (values.format !== 'table') throw new TsrunError('ERR_USAGE', `ps: --format must be table or json, got ${JSON.stringify(values.format)}`);
+    if (format !== 'table') throw new TsrunError('ERR_USAGE', `ps: --format must be table or json, got ${JSON.stringify(format)}`);
     let table: string;
     try {
       table = execFileSync('ps', psArgs.length ? psArgs : ['-ef'], { encoding: 'utf8' });
@@ -37,3 +37,21 @@ export const verb: Verb = {
     return 0;
   },
 };
+
+/** ps's own flags end at the container id: what follows it are options of ps(1) (-ef, -o pid,comm). */
+export function parsePsArgs(args: string[]): { id: string; psArgs: string[]; format: string } {
+  const idAt = idIndex(args);
+  const { values, positionals } = parseVerbArgs('ps', args.slice(0, idAt + 1), { format: { type: 'string', short: 'f', default: 'table' } }, { min: 1, max: 1, names: 'ID [PS_OPTIONS...]' });
+  return { id: positionals[0], psArgs: args.slice(idAt + 1), format: values.format as string };
+}
+
+/** Where the container id is: after ps's own flags (and their values), or after `--`. */
+function idIndex(args: string[]): number {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return i + 1;
+    if (!arg.startsWith('-') || arg === '-') return i;
+    if (/^--?(format|f)$/.test(arg)) i++; // its value
+  }
+  return args.length;
+}

@@ -3,6 +3,7 @@
 // createContainer and startContainer hooks run inside the container, by the init (see the Plan).
 import { spawn } from 'node:child_process';
 import { TsrunError } from '../errors.ts';
+import { debug } from '../log.ts';
 import type { Hook } from '../spec/types.ts';
 
 export type RuntimeHookStage = 'prestart' | 'createRuntime' | 'poststart' | 'poststop';
@@ -17,6 +18,7 @@ const OUTPUT_LIMIT = 4096;
  */
 export function runHook(stage: RuntimeHookStage, hook: Hook, stateJson: string): Promise<void> {
   const what = `${stage} hook ${hook.path}`;
+  debug(`run ${what}`);
   return new Promise((resolve, reject) => {
     const child = spawn(hook.path, (hook.args ?? [hook.path]).slice(1), {
       argv0: hook.args?.[0] ?? hook.path,

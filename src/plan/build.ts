@@ -11,6 +11,7 @@
 // clone                         CLONE_NEW* of every namespace without a path but time; id maps of a
 //                               new user namespace
 // container (the init)
+//    0 loopbackUp               if the init is cloned into a new network namespace (not a joined one)
 //    1 rootPropagation          MS_REC|MS_SLAVE on /: nothing mounted from here on reaches the host
 //    2 bindRootfs               bindRootfsInHost without a mount namespace: its mount ids are
 //                               recorded, delete unmounts it (and all inside it) by them
@@ -47,7 +48,7 @@ import { planDevices } from './devices.ts';
 import { planHooks } from './hooks.ts';
 import { invalid } from './invalid.ts';
 import { planMounts } from './mounts.ts';
-import { planNamespaces } from './namespaces.ts';
+import { isNew, planNamespaces } from './namespaces.ts';
 import { planProcess, terminalStep } from './process.ts';
 import { checkChrootOnly, planPathRestrictions, rootfsPropagation } from './rootfs.ts';
 import { planSysctl } from './sysctl.ts';
@@ -101,6 +102,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   const ownMounts = ns.byType.has('mount');
   checkChrootOnly(config, ownMounts, ctx.allowChrootOnly ?? false);
   const container: ContainerStep[] = [
+    ...(isNew(ns, 'network') ? [{ op: 'loopbackUp' } as const] : []),
     ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
     { op: ownMounts ? 'bindRootfs' : 'bindRootfsInHost', path: ctx.rootfs },
     ...planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf }),

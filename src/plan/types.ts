@@ -94,6 +94,8 @@ export interface MountStep {
 }
 
 export type ContainerStep =
+  /** bring lo up in the network namespace the init was cloned into (SIOCSIFFLAGS), as runc does */
+  | { op: 'loopbackUp' }
   /** mount(NULL, "/", NULL, flags): MS_REC|MS_SLAVE (default) or MS_REC|MS_PRIVATE, before any other mount */
   | { op: 'rootPropagation'; flags: number }
   /** bind-mount the rootfs onto itself (a mount point for pivot_root) and keep an fd to it */
@@ -167,6 +169,8 @@ export function describeStep(step: HostStep | CloneStep | ContainerStep): string
       return 'create time namespace';
     case 'clone':
       return 'clone container init';
+    case 'loopbackUp':
+      return 'bring lo up';
     case 'rootPropagation':
     case 'setRootPropagation':
       return 'set propagation of /';

@@ -7,7 +7,7 @@ import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, cgroupsToJoi
 import { applyResources } from '../cgroups/resources.ts';
 import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
-import { warn } from '../log.ts';
+import { debug, warn } from '../log.ts';
 import { buildPlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
 import { loadConfig } from '../spec/load.ts';
@@ -108,6 +108,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
       : createCgroups(config.linux?.cgroupsPath, id);
     delete record.pendingCgroups;
     store.write(record);
+    debug(`cgroups of ${id}: ${record.cgroups.dirs.join(' ') || 'none'}`);
     if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources);
 
     const plan = buildPlan(config, {
@@ -153,6 +154,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     if (!readProcStat(initPid)) throw new TsrunError('ERR_SPAWN', 'the container init exited during create');
     record.status = 'created';
     store.write(record);
+    debug(`container ${id} created: init pid ${initPid}`);
     if (options.pidFile) writePidFile(options.pidFile, initPid);
     return record;
   } catch (err) {

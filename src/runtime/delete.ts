@@ -5,7 +5,7 @@ import { TsrunError } from '../errors.ts';
 import { setFrozen } from '../cgroups/freezer.ts';
 import { containerPids, removeCgroups } from '../cgroups/manager.ts';
 import { runHooksCollectingFailures } from '../hooks/run.ts';
-import { warn } from '../log.ts';
+import { debug, warn } from '../log.ts';
 import { validateId } from '../state/id.ts';
 import { withLock } from '../state/lock.ts';
 import { isAlive } from '../state/process.ts';
@@ -34,6 +34,7 @@ export async function deleteContainer(rt: Runtime, id: string, force: boolean): 
 
 /** Kills whatever is left of the container, removes its cgroups and state, runs poststop hooks. */
 export async function destroy(rt: Runtime, record: ContainerRecord): Promise<void> {
+  debug(`destroy container ${record.id}: kill its processes, remove cgroups ${record.cgroups.dirs.join(' ') || '(none)'} and state`);
   // A frozen process does not act on SIGKILL until it is thawed.
   if (record.status === 'paused') await setFrozen(record.cgroups.placements, false).catch((err: Error) => warn(err.message));
   await killEverything(record);

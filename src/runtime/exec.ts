@@ -2,9 +2,11 @@
 // its cgroups, its rootfs, and the given process settings. Like the init, the process is a child
 // of this tsrun (CLONE_PARENT), so `exec` without --detach can wait for it.
 import { readFileSync, writeFileSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { joinCgroups } from '../cgroups/manager.ts';
+import type { Placement } from '../cgroups/resources.ts';
 import { TsrunError, systemError } from '../errors.ts';
+import { debug } from '../log.ts';
 import { buildExecPlan } from '../plan/exec.ts';
 import type { Process } from '../spec/types.ts';
 import { validateConfig } from '../spec/validate.ts';
@@ -22,9 +24,16 @@ export interface ExecOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds: number;
+  /** --cgroup: controller ('' for all) → a path below the container's cgroup to run the process in */
+  subCgroups?: Map<string, string>;
+  /** --ignore-paused: exec into a paused container; the process runs once it is resumed */
+  ignorePaused?: boolean;
 }
 
-/** A --process file: a config.json `process` object, checked with the config schema. */
+/**
+ * A --process file: a config.json `process` object, checked with the config schema. Without a
+ * user it runs as uid and gid 0, as in runc.
+ */
 export function loadProcessFile(path: string): Process {
   let process: Process;
   try {
@@ -32,6 +41,7 @@ export function loadProcessFile(path: string): Process {
   } catch (err) {
     throw new TsrunError('ERR_CONFIG_INVALID', `exec: --process ${path}: ${(err as Error).message}`);
   }
+  if (process && typeof process === 'object' && process.user === undefined) process.user = { uid: 0, gid: 0 };
   validateConfig({ ociVersion: '1.3.0', process });
   return process;
 }
@@ -43,7 +53,8 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   validateConfig({ ociVersion: '1.3.0', process: options.process });
   const record = rt.store.read(id);
   const status = observeStatus(rt.store, record);
-  if (status !== 'running' && status !== 'created') throw new TsrunError('ERR_STATE', `cannot exec in container ${id}: it is ${status}, not running`);
+  if (status === 'paused' && !options.ignorePaused) throw new TsrunError('ERR_STATE', `cannot exec in container ${id}: it is paused`, { hint: 'use --ignore-paused to override' });
+  if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsrunError('ERR_STATE', `cannot exec in container ${id}: it is ${status}, not running`);
   // Such a container is only chrooted in the host mount namespace; a process joining it would not be.
   if (!record.namespaces.includes('mount')) throw new TsrunError('ERR_NOT_SUPPORTED', `not supported: exec in container ${id}, which has no mount namespace`);
   if (options.process.terminal && !options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: a terminal (--tty) needs --console-socket');
@@ -52,6 +63,7 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   // The container's oom_score_adj, as runc gives it, unless the process sets its own: otherwise the
   // process would keep its caller's (a containerd shim runs at -998, nearly unkillable).
   const oomScoreAdj = options.process.oomScoreAdj ?? record.process?.oomScoreAdj;
+  const cgroupDirs = subCgroupDirs(id, record.cgroups, options.subCgroups ?? new Map());
   const inherited = listenFds();
   const plan = buildExecPlan(options.process, {
     initPid: record.pid,
@@ -65,7 +77,7 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     // Not cloned into the cgroup: after joining the container's cgroup namespace, stage 0 would be
     // outside its root, where the kernel refuses CLONE_INTO_CGROUP.
     onStage0: (stage0) => {
-      joinCgroups(record.cgroups.dirs, stage0);
+      joinCgroups(cgroupDirs, stage0);
       // Set on stage 0 before it joins any namespace, through the host's /proc (runc's nsexec does the
       // same): the container's /proc is the container's to change, and in a user namespace the
       // process could not lower the value.
@@ -73,6 +85,7 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     },
     onCreateRuntime: () => Promise.reject(new TsrunError('ERR_SPAWN', 'exec: unexpected createRuntime request')),
   });
+  debug(`exec in container ${id}: pid ${pid}`);
   if (options.pidFile) writePidFile(options.pidFile, pid);
   if (options.detach) return 0;
   const stopForwarding = forwardSignalsTo(pid);
@@ -90,4 +103,25 @@ function setOomScoreAdj(pid: number, value: number): void {
   } catch (err) {
     throw systemError(`exec: set oom_score_adj ${value}`, err, 'ERR_SPAWN');
   }
+}
+
+/**
+ * The cgroup directories an exec joins: the container's, or with --cgroup the given sub-cgroups
+ * below them (which must exist, as in runc). Every controller named must be one of the container's.
+ */
+export function subCgroupDirs(id: string, cgroups: { dirs: string[]; placements: Placement[] }, subCgroups: Map<string, string>): string[] {
+  if (!subCgroups.size) return cgroups.dirs;
+  const { placements } = cgroups;
+  if (!placements.length) throw new TsrunError('ERR_STATE', `exec: container ${id} has no cgroup: --cgroup cannot be used`);
+  for (const controller of subCgroups.keys()) {
+    if (controller && !placements.some((p) => p.controllers.includes(controller))) {
+      throw new TsrunError('ERR_USAGE', `exec: --cgroup names controller ${controller}, which container ${id} has no cgroup for`);
+    }
+  }
+  return placements.map((p) => {
+    const paths = new Set([subCgroups.get(''), ...p.controllers.map((c) => subCgroups.get(c))].filter((s) => s !== undefined));
+    if (paths.size > 1) throw new TsrunError('ERR_USAGE', `exec: --cgroup gives different paths to ${p.controllers.join(',')}, which share the hierarchy ${p.dir}`);
+    const [sub] = paths;
+    return sub ? join(p.dir, sub) : p.dir;
+  });
 }

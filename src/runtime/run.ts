@@ -8,12 +8,13 @@ import { start } from './start.ts';
 
 const FORWARDED: NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2', 'SIGWINCH'];
 
-export async function run(rt: Runtime, options: CreateOptions & { detach?: boolean }): Promise<number> {
+/** `keep`: like runc's --keep, the container is not deleted when it exits (or fails to start). */
+export async function run(rt: Runtime, options: CreateOptions & { detach?: boolean; keep?: boolean }): Promise<number> {
   const record = await create(rt, options);
   try {
     await start(rt, record.id);
   } catch (err) {
-    await deleteContainer(rt, record.id, true);
+    if (!options.keep) await deleteContainer(rt, record.id, true);
     throw err;
   }
   if (options.detach) return 0;
@@ -25,7 +26,7 @@ export async function run(rt: Runtime, options: CreateOptions & { detach?: boole
     return signal ? 128 + signal : (exitCode ?? 0);
   } finally {
     stopForwarding();
-    await deleteContainer(rt, record.id, true);
+    if (!options.keep) await deleteContainer(rt, record.id, true);
   }
 }
 

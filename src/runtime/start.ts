@@ -11,7 +11,7 @@ import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { TsrunError, systemError } from '../errors.ts';
 import { runHooksCollectingFailures } from '../hooks/run.ts';
-import { warn } from '../log.ts';
+import { debug, warn } from '../log.ts';
 import { withLock } from '../state/lock.ts';
 import { START_FIFO, STARTED_FIFO, observeStatus } from '../state/status.ts';
 import type { ContainerRecord } from '../state/store.ts';
@@ -24,10 +24,11 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     const record = rt.store.read(id);
     const status = observeStatus(rt.store, record);
     if (status !== 'created') throw new TsrunError('ERR_STATE', `cannot start container ${id}: it is ${status}, not created`);
-    // Without a process the init has nothing to run: it exits and the container is stopped
-    // (runtime-tools' start test expects start to succeed here).
-    if (!record.hasProcess) warn(`container ${id} has no process: it stops at once`);
+    // runtime-spec: process is REQUIRED when start is called, and start MUST fail without it. The
+    // container stays created (runtime-tools' start test wants success here: conformance/expected.json).
+    if (!record.hasProcess) throw new TsrunError('ERR_CONFIG_INVALID', `cannot start container ${id}: process: its config.json has none, and start needs one`);
 
+    debug(`start container ${id}: releasing init ${record.pid}`);
     const failure = await releaseInit(rt, record);
     if (failure !== '') {
       // Lifecycle step 7 failed: the init has exited; undo the container and run poststop hooks.
@@ -36,6 +37,7 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     }
     record.status = 'running';
     rt.store.write(record);
+    debug(`container ${id} running`);
     // Lifecycle step 9: a failing poststart hook is a warning; the rest run and the container goes on.
     for (const failure of await runHooksCollectingFailures('poststart', record.hooks.poststart, hookState(record, 'running'))) warn(failure);
   });

@@ -77,6 +77,7 @@ function containerTokens(step: ContainerStep): Token[] {
     case 'findExecutable':
     case 'exec':
       return [step.op, ...list(step.args), ...list(step.env)];
+    case 'loopbackUp':
     case 'syncCreateRuntime':
     case 'pivotRoot':
     case 'chroot':

@@ -9,7 +9,9 @@ import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { TsrunError, describeErrno } from '../errors.ts';
+import { debug } from '../log.ts';
 import { nativeDir } from '../paths.ts';
+import { describePlan } from '../plan/build.ts';
 import { describeStep, type Plan } from '../plan/types.ts';
 import { escapeUnsafe } from '../spec/quote.ts';
 import type { MountIdentity } from '../state/store.ts';
@@ -35,6 +37,7 @@ const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) 
  * without waitStart (exec), once it has exec'd the program.
  */
 export function spawnInit(plan: Plan, options: { preserveFds: number; stdio?: StdioFds }, callbacks: SpawnCallbacks): Promise<number> {
+  for (const line of describePlan(plan)) debug(`plan ${line}`);
   const preserved = Array.from({ length: options.preserveFds }, (_, i) => 3 + i);
   const syncFd = 3 + options.preserveFds;
   const stage0 = spawn(join(nativeDir(), 'tsrun-init'), ['stage0', String(syncFd)], {
@@ -77,6 +80,7 @@ export function spawnInit(plan: Plan, options: { preserveFds: number; stdio?: St
     sync.setEncoding('utf8'); // error text may hold multibyte characters split across reads
     let queue = Promise.resolve();
     const handle = async (line: string): Promise<void> => {
+      debug(`init: ${line}`);
       const [kind, ...rest] = line.split(' ');
       if (kind === 'init') {
         initPid = Number(rest[0]);

@@ -134,7 +134,7 @@ const PATTERN_TEXT: Record<string, string> = {
   '^RLIMIT_[A-Z]+$': 'must be an RLIMIT_* name such as RLIMIT_NOFILE',
   '^[1-9][0-9]*[KMG]B$': 'must be a page size such as 64KB, 2MB or 1GB',
   '^[0-9, -]*$': 'must be a list of CPUs such as 0-3,7',
-  '^[rwm]*$': 'must be made of the letters r, w and m',
+  '^[rwm]+$': 'must be made of the letters r, w and m (runc refuses an empty one; absent means rwm)',
   '^MB:[^\\n]*$': 'must start with "MB:" and be a single line',
   '^[^\\n]*$': 'must be a single line',
   '^[\\s\\S]': 'must not be empty',

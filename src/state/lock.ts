@@ -25,12 +25,29 @@ function lockKey(root: string): string {
       writeFileSync(tmp, randomBytes(16).toString('hex'), { mode: 0o600 });
       linkSync(tmp, file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw systemError(`create ${file}`, err);
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') {
+        const failure = systemError(`state root ${root}: create ${KEY_FILE}`, err);
+        throw new TsrunError(failure.code, failure.message, { errno: failure.errno, hint: unwritableHint(err), cause: err });
+      }
     } finally {
-      rmSync(tmp, { force: true });
+      removeQuietly(tmp);
     }
     return readFileSync(file, 'utf8');
   }
+}
+
+/** Where tmp could not be written it cannot be removed either: that must not hide the first error. */
+function removeQuietly(path: string): void {
+  try {
+    rmSync(path, { force: true });
+  } catch {
+    // the error that matters is already on its way
+  }
+}
+
+function unwritableHint(err: unknown): string | undefined {
+  if ((err as NodeJS.ErrnoException).code !== 'EACCES' || process.geteuid?.() === 0) return undefined;
+  return process.env.XDG_RUNTIME_DIR ? 'choose a --root you can write to' : 'XDG_RUNTIME_DIR is not set: set it, or give a --root you can write to';
 }
 
 function listen(name: string): Promise<Server | undefined> {

@@ -192,15 +192,17 @@ test('seccomp is refused as not supported', () =>
     assert.match(ignored.stderr, 'linux.seccomp is ignored');
   }));
 
-test('a config without process can be created; started, it stops at once', () =>
+// Checked: with the old start (a warning, then the init exits) start exited 0.
+test('a config without process can be created, but not started (runtime-spec: process is REQUIRED for start)', () =>
   inSandbox(async (sb) => {
     const id = sb.id();
     sb.tsrun(['create', '--bundle', sb.bundle((c) => delete c.process), id], { stdoutFile: sb.file('out') }).ok();
     assert.is(sb.state(id).status, 'created');
-    const result = sb.tsrun(['start', id]).ok();
-    assert.match(result.stderr, /no process/);
-    await sb.waitForStatus(id, 'stopped');
-    sb.tsrun(['delete', id]).ok();
+    const result = sb.tsrun(['start', id]);
+    assert.is(result.status, 2, 'a configuration error');
+    assert.match(result.stderr, /process/);
+    assert.is(sb.state(id).status, 'created', 'a refused start has no effect');
+    sb.tsrun(['delete', '--force', id]).ok();
   }));
 
 test('start of a running container fails and has no effect', () =>

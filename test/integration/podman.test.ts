@@ -13,9 +13,10 @@ test.before(() => podman.start());
 test.after(() => podman.stop().then(() => undefined)); // when a test failed before the last one
 
 test('run --rm passes output and the exit status through; the container is pid 1', () => {
-  const result = podman.podman(['run', '--rm', ...UNCONFINED, IMAGE, 'sh', '-c', 'echo pid $$; echo to-stderr >&2; grep -m1 pids /proc/self/cgroup; exit 7']);
+  const result = podman.podman(['run', '--rm', ...UNCONFINED, IMAGE, 'sh', '-c', 'echo pid $$; echo to-stderr >&2; grep -m1 pids /proc/self/cgroup; echo lo $(cat /sys/class/net/lo/flags); exit 7']);
   assert.is(result.status, 7, result.stderr);
   assert.match(result.stdout, /^pid 1$/m);
+  assert.match(result.stdout, /^lo 0x9$/m, 'lo is up (IFF_UP|IFF_LOOPBACK) in the network namespace of --network none, as with runc');
   assert.match(result.stdout, new RegExp(`pids:/${podman.tag}/libpod-[0-9a-f]{64}$`, 'm'));
   assert.match(result.stdout + result.stderr, 'to-stderr');
 });

@@ -126,12 +126,13 @@ test('order: the container steps follow the contract at the top of build.ts', ()
   assert.equal(plan.host.map((s) => s.op), ['startFifos', 'connectConsole', 'openCgroup']);
   const seq = ops(plan).filter((op, i, all) => op !== all[i - 1]); // runs of mounts, devices, ... as one
   assert.equal(seq, [
-    'rootPropagation', 'bindRootfs', 'mount', 'symlink', 'mount', 'mknod', 'symlink', 'syncCreateRuntime', 'hooks', 'pivotRoot',
+    'loopbackUp', 'rootPropagation', 'bindRootfs', 'mount', 'symlink', 'mount', 'mknod', 'symlink', 'syncCreateRuntime', 'hooks', 'pivotRoot',
     'setRootPropagation', 'terminal', 'sysctl', 'maskPath', 'readonlyPath', 'remountRootReadonly', 'hostname', 'domainname',
     'oomScoreAdj', 'rlimit', 'chdir', 'identity', 'findExecutable', 'waitStart', 'hooks', 'exec',
   ]);
-  assert.equal(plan.container[0], { op: 'rootPropagation', flags: 0x4000 | 0x80000 }, 'MS_REC|MS_SLAVE first');
-  assert.equal(plan.container[1], { op: 'bindRootfs', path: '/bundles/demo/rootfs' });
+  assert.equal(plan.container[0], { op: 'loopbackUp' }, 'a new network namespace: lo up before anything else, as runc');
+  assert.equal(plan.container[1], { op: 'rootPropagation', flags: 0x4000 | 0x80000 }, 'MS_REC|MS_SLAVE before any mount');
+  assert.equal(plan.container[2], { op: 'bindRootfs', path: '/bundles/demo/rootfs' });
   const hooks = plan.container.filter((s) => s.op === 'hooks');
   assert.equal(hooks.map((h) => h.op === 'hooks' && h.stage), ['createContainer', 'startContainer']);
   const sysctls = plan.container.filter((s) => s.op === 'sysctl').map((s) => s.op === 'sysctl' && s.key);
@@ -182,6 +183,16 @@ test('namespaces: clone flags for new ones, setns for joined ones, user first an
   assert.is(plan.clone.flags, 0x20000000 | 0x08000000, 'CLONE_NEWPID|CLONE_NEWIPC');
   assert.is(plan.clone.uidMap, undefined);
   assert.ok(plan.container.some((s) => s.op === 'bindDevice'), 'a joined user namespace cannot mknod either');
+});
+
+test('namespaces: lo is brought up only in a network namespace the init creates', () => {
+  const nsList = defaultConfig().linux!.namespaces!;
+  const withNet = buildPlan(defaultConfig(), ctx()).container.map((s) => s.op);
+  assert.is(withNet.filter((op) => op === 'loopbackUp').length, 1);
+  const joined = withLinux(defaultConfig(), { namespaces: [...nsList.filter((n) => n.type !== 'network'), { type: 'network', path: '/n' }] });
+  assert.not.ok(ops(buildPlan(joined, ctx())).includes('loopbackUp'), 'a joined netns is not touched');
+  const hostNet = withLinux(defaultConfig(), { namespaces: nsList.filter((n) => n.type !== 'network') });
+  assert.not.ok(ops(buildPlan(hostNet, ctx())).includes('loopbackUp'), 'the host netns is not touched');
 });
 
 test('namespaces: every CLONE_NEW* bit; never CLONE_NEWTIME in clone', () => {

@@ -126,7 +126,7 @@ test('loadConfig: bundle and file problems are ERR_BUNDLE naming the path', () =
   const missing = join(scratch, 'no-such-bundle');
   let err = thrown(() => loadConfig(missing));
   assert.is(err.code, 'ERR_BUNDLE');
-  assert.is(err.exitCode, 1);
+  assert.is(err.exitCode, 2, 'a configuration error (README); checked: exit status 1 before');
   assert.is(err.message, `bundle ${missing} does not exist: cannot read ${join(missing, 'config.json')}`);
 
   const empty = bundle();
