@@ -24,7 +24,7 @@
 //    9 terminal                 if process.terminal: right after pivot_root as in runc, before
 //                               anything is read-only (the init may have to make /dev/console)
 //   10 sysctl ...               sorted by key; before step 11, which usually makes /proc/sys read-only
-//   11 maskPath ..., readonlyPath ...
+//   11 maskPath ..., readonlyPath ...; then a read-only /dev becomes read-only (./mounts.ts)
 //   12 remountRootReadonly      if root.readonly
 //   13 hostname, domainname     if set (and not empty)
 //   14 oomScoreAdj              if process.oomScoreAdj is set
@@ -45,7 +45,7 @@ import { MS_REC, MS_SLAVE } from './constants.ts';
 import { planDevices } from './devices.ts';
 import { planHooks } from './hooks.ts';
 import { invalid } from './invalid.ts';
-import { planMounts } from './mounts.ts';
+import { planDevReadonly, planMounts } from './mounts.ts';
 import { planNamespaces } from './namespaces.ts';
 import { planProcess, terminalStep } from './process.ts';
 import { checkChrootOnly, planPathRestrictions, rootfsPropagation } from './rootfs.ts';
@@ -113,7 +113,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   container.push(!ownMounts ? { op: 'enterRoot' } : ctx.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' });
   if (propagation !== undefined) container.push({ op: 'setRootPropagation', flags: propagation });
   if (process?.terminal) container.push(terminalStep(process));
-  container.push(...planSysctl(config, ns), ...planPathRestrictions(config));
+  container.push(...planSysctl(config, ns), ...planPathRestrictions(config), ...planDevReadonly(config));
   if (config.root?.readonly) container.push({ op: 'remountRootReadonly' });
   if (config.hostname) container.push({ op: 'hostname', name: config.hostname });
   if (config.domainname) container.push({ op: 'domainname', name: config.domainname });
