@@ -16,7 +16,7 @@
  *
  *   container steps
  *     rootPropagation flags           bindRootfs path
- *     mount           source destination fstype flags data remount-flags count flag* attr-set attr-clear dir|file
+ *     mount           source destination fstype flags data remount-flags count flag* attr-set attr-clear dir|file copy-up
  *     mknod           path kind major minor mode uid gid
  *     bindDevice      source path     symlink target path
  *     oomScoreAdj     value           rlimit resource soft hard

@@ -91,6 +91,11 @@ export interface MountStep {
   recursiveAttrClear: number;
   /** what to create at the destination when it is missing: a directory, or an empty file (bind of a file) */
   createAs: 'dir' | 'file';
+  /**
+   * tmpcopyup: the new filesystem (a tmpfs) gets a copy of the destination directory's content
+   * before it is attached: files, directories and symlinks (as links), with modes and owners
+   */
+  copyUp?: boolean;
 }
 
 export type ContainerStep =

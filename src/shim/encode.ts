@@ -40,7 +40,7 @@ function containerTokens(step: ContainerStep): Token[] {
     case 'mount':
       return [
         step.op, step.source, step.destination, step.fstype, step.flags, step.data, step.remountFlags,
-        ...list(step.propagation), step.recursiveAttrSet, step.recursiveAttrClear, step.createAs,
+        ...list(step.propagation), step.recursiveAttrSet, step.recursiveAttrClear, step.createAs, step.copyUp ?? false,
       ];
     case 'mknod':
       return [step.op, step.path, step.kind, step.major, step.minor, step.mode, step.uid, step.gid];

@@ -1,6 +1,7 @@
 // Mount options as runc and crun apply them: a read-only /dev, tmpcopyup, and bind sources that
 // only the host's root can reach in a container with a user namespace.
-import { readFileSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { inSandbox } from './helpers.ts';
@@ -25,6 +26,46 @@ test('a read-only /dev gets its devices and ends read-only', () =>
     assert.match(out, /null-ok/);
     assert.match(out, /touch-refused/);
     assert.match(out, /\/dev\/pts\/ptmx/, 'the mounts under /dev are there');
+  }));
+
+// podman's --read-only and --tmpfs: a tmpfs that starts with the image's content. The image is
+// hostile: a symlink in the directory is copied as a link, never followed out of the rootfs.
+// (Checked: with the option ignored the image's files were missing; with the link followed the
+// host directory's file showed up in the copy.)
+test('tmpcopyup: a tmpfs on /etc starts with the image files; writes stay in the tmpfs', () =>
+  inSandbox(async (sb) => {
+    const secret = sb.file('host-secret');
+    mkdirSync(secret);
+    writeFileSync(join(secret, 'key'), 'host only');
+    const bundle = sb.bundle(
+      (c) => {
+        c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'tmpcopyup'] });
+        c.process.args = ['sh', '-c', [
+          'grep " /etc " /proc/self/mountinfo',
+          'cat /etc/marker; stat -c "%a %u %g" /etc/marker /etc/sub /etc/sub/deep/file',
+          'cat /etc/sub/deep/file; readlink /etc/evil; ls /etc/evil/key 2>/dev/null || echo evil-not-followed',
+          'echo written > /etc/written && echo write-ok',
+        ].join('; ')];
+      },
+      { copyRootfs: true },
+    );
+    const etc = join(bundle, 'rootfs', 'etc');
+    writeFileSync(join(etc, 'marker'), 'from the image');
+    chmodSync(join(etc, 'marker'), 0o644);
+    chownSync(join(etc, 'marker'), 123, 456);
+    mkdirSync(join(etc, 'sub', 'deep'), { recursive: true });
+    chmodSync(join(etc, 'sub'), 0o711);
+    writeFileSync(join(etc, 'sub', 'deep', 'file'), 'deep content');
+    chmodSync(join(etc, 'sub', 'deep', 'file'), 0o604);
+    symlinkSync(secret, join(etc, 'evil'));
+    const out = await sb.runToEnd(bundle);
+    assert.match(out, / \/etc [^\n]* - tmpfs /, out);
+    assert.match(out, /from the image/, out);
+    assert.match(out, /644 123 456\n711 0 0\n604 0 0\n/, out);
+    assert.match(out, /deep content/);
+    assert.match(out, new RegExp(`${secret}\nevil-not-followed`), out);
+    assert.match(out, /write-ok/);
+    assert.not.ok(existsSync(join(etc, 'written')), 'the write stayed in the tmpfs');
   }));
 
 test.run();
