@@ -389,6 +389,48 @@ static void copy_up(int from, int tree, const char *destination)
 		fail(errno, "tmpcopyup: set the mode of %s", destination);
 }
 
+/*
+ * Bind sources cloned by stage 0 as the host's root (openMountSource), before a user namespace
+ * closes root-only directories to the init; inherited by the init, each taken by the mount step of
+ * the same source. A failed open is kept as -errno and reported by that step.
+ */
+#define MAX_MOUNT_SOURCES 256
+static struct {
+	const char *path;
+	int recursive;
+	int tree;
+} mount_sources[MAX_MOUNT_SOURCES];
+static int mount_source_count;
+
+void open_mount_source(const char *path, int recursive)
+{
+	if (mount_source_count == MAX_MOUNT_SOURCES)
+		fail(E2BIG, "more than %d bind mounts", MAX_MOUNT_SOURCES);
+	int tree = clone_tree(AT_FDCWD, path, recursive);
+	/* a slave of the host's mounts, as everything after the init's rootPropagation step */
+	if (tree >= 0 && set_attributes(tree, 0, 0, MS_SLAVE, 1) < 0)
+		fail(errno, "make the copy of %s a slave", path);
+	mount_sources[mount_source_count].path = path;
+	mount_sources[mount_source_count].recursive = recursive;
+	mount_sources[mount_source_count].tree = tree >= 0 ? tree : -errno;
+	mount_source_count++;
+}
+
+/* The tree stage 0 opened for `path`, or clone it now (no user namespace, or not opened). */
+static int bind_source_tree(const char *path, int recursive)
+{
+	for (int i = 0; i < mount_source_count; i++) {
+		if (mount_sources[i].path && strcmp(mount_sources[i].path, path) == 0 && mount_sources[i].recursive == recursive) {
+			int tree = mount_sources[i].tree;
+			mount_sources[i].path = NULL;
+			if (tree < 0)
+				errno = -tree;
+			return tree < 0 ? -1 : tree;
+		}
+	}
+	return clone_tree(AT_FDCWD, path, recursive);
+}
+
 void bind_rootfs(const char *rootfs)
 {
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -425,7 +467,7 @@ void mount_step(struct reader *r)
 
 	int tree;
 	if (flags & MS_BIND) {
-		tree = clone_tree(AT_FDCWD, source, (flags & MS_REC) != 0);
+		tree = bind_source_tree(source, (flags & MS_REC) != 0);
 		if (tree < 0)
 			fail(errno, "mount %s on %s", source, destination);
 		if (remount_flags && set_bind_flags(tree, remount_flags) < 0)

@@ -13,6 +13,7 @@
  *     openCgroup      cgroup2-dir
  *     setns           type path
  *     unshareTime     count (clock secs nanosecs)*
+ *     openMountSource path recursive
  *
  *   container steps
  *     rootPropagation flags           bindRootfs path

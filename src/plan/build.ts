@@ -5,6 +5,8 @@
 //   startFifos                  first: a user-namespaced init could not reach the root-only state dir
 //   connectConsole              when --console-socket is given, for the same reason
 //   openCgroup                  the container's cgroup2 directory, which the init is cloned into
+//   openMountSource ...         with a user namespace (and a root runtime): the bind sources, so
+//                               the init needs no access to them (runc's mount source fds)
 //   setns ...                   joined namespaces: user first, then ipc, uts, network, pid, cgroup,
 //                               time, and mount last (./namespaces.ts says why)
 //   unshareTime                 a new time namespace, with linux.timeOffsets (possibly none)
@@ -41,7 +43,7 @@
 import { TsrunError } from '../errors.ts';
 import type { Placement } from '../cgroups/resources.ts';
 import type { Spec } from '../spec/types.ts';
-import { MS_REC, MS_SLAVE } from './constants.ts';
+import { MS_BIND, MS_REC, MS_REMOUNT, MS_SLAVE } from './constants.ts';
 import { planDevices } from './devices.ts';
 import { planHooks } from './hooks.ts';
 import { invalid } from './invalid.ts';
@@ -90,6 +92,10 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   // refuses CLONE_INTO_CGROUP; stage 0 joins every cgroup before the clone instead.
   const cgroup = ctx.cgroups.placements.find((p) => p.version === 2)?.dir;
   if (cgroup && !ns.host.some((s) => s.op === 'setns' && s.type === 'cgroup')) host.push({ op: 'openCgroup', path: cgroup });
+  const mounts = planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf });
+  // (not into a joined mount namespace: its own paths name the sources there)
+  const joinsMounts = ns.host.some((s) => s.op === 'setns' && s.type === 'mount');
+  if (ns.byType.has('user') && ctx.host.hostUid === 0 && !joinsMounts) host.push(...openMountSources(mounts));
   host.push(...ns.host);
 
   const propagation = rootfsPropagation(config, ctx.noPivot);
@@ -101,7 +107,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   const container: ContainerStep[] = [
     ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
     { op: 'bindRootfs', path: ctx.rootfs },
-    ...planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf }),
+    ...mounts,
     ...planDevices(config, {
       bindDevices: ns.byType.has('user') || ctx.host.hostUid !== 0,
       hasKcore: ctx.host.kindOf('/proc/kcore') !== 'missing',
@@ -125,6 +131,16 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
     container.push(proc.exec);
   }
   return { host, clone: ns.clone, container };
+}
+
+/**
+ * With a user namespace the init is the namespace's root, to whom the host's root-only directories
+ * are closed: the host's root opens the bind sources first, as runc does (./types.ts).
+ */
+function openMountSources(mounts: ContainerStep[]): HostStep[] {
+  return mounts.flatMap((m): HostStep[] =>
+    m.op === 'mount' && m.flags & MS_BIND && !(m.flags & MS_REMOUNT) ? [{ op: 'openMountSource', path: m.source, recursive: (m.flags & MS_REC) !== 0 }] : [],
+  );
 }
 
 /** The plan as one line per step, for debugging: "container 3: mount proc on /proc". */

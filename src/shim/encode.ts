@@ -23,6 +23,8 @@ function hostTokens(step: HostStep): Token[] {
       return [step.op, step.type, step.path];
     case 'unshareTime':
       return [step.op, step.offsets.length, ...step.offsets.flatMap((o) => [o.clock, o.secs, o.nanosecs])];
+    case 'openMountSource':
+      return [step.op, step.path, step.recursive];
   }
 }
 
