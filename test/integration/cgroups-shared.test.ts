@@ -49,7 +49,7 @@ test('create in a frozen cgroup fails at once and leaves nothing', () =>
 // runc's cpusetEnsureParent. Checked: with only the parents tsrun made filled, create failed
 // joining the leaf (ENOSPC: no cpus).
 const v1Cpuset = versionOf('cpuset') === 1;
-if (!v1Cpuset) console.log('cgroups-shared: the host has no v1 cpuset hierarchy: the empty cpuset parent test is skipped');
+if (!v1Cpuset) console.log('skipped: cgroups-shared: no v1 cpuset hierarchy here, so no empty cpuset parent to fill');
 (v1Cpuset ? test : test.skip)('v1 cpuset: an existing empty parent gets cpus and mems from its own parent', () =>
   inSandbox(async (sb) => {
     const name = uniqueId('cpuset');
