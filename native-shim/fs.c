@@ -8,6 +8,7 @@
  * and no path is walked again afterwards.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/mount.h>
@@ -18,9 +19,11 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <linux/magic.h>
+#include <sys/sendfile.h>
 #include <sys/statfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include "fs.h"
@@ -437,6 +440,148 @@ static int new_filesystem(const char *fstype, const char *source, unsigned long 
 	return tree;
 }
 
+/*
+ * tmpcopyup: the content of the image's directory `from` (hostile: every name is opened with
+ * O_NOFOLLOW relative to its parent's descriptor, and checked to be what fstatat said it was)
+ * copied into the directory `to` of the new, still detached tmpfs. Symlinks are copied as links,
+ * never followed; files, directories and device nodes keep their mode, owner and times.
+ */
+static void copy_attributes(int to, const char *name, const struct stat *st)
+{
+	/* an owner the user namespace cannot map stays the namespace's root */
+	if (fchownat(to, name, st->st_uid, st->st_gid, AT_SYMLINK_NOFOLLOW) < 0 && errno != EINVAL)
+		fail(errno, "tmpcopyup: set the owner of %s", name);
+	if (!S_ISLNK(st->st_mode) && fchmodat(to, name, st->st_mode & 07777, 0) < 0)
+		fail(errno, "tmpcopyup: set the mode of %s", name);
+	struct timespec times[2] = {st->st_atim, st->st_mtim};
+	utimensat(to, name, times, AT_SYMLINK_NOFOLLOW);
+}
+
+static void copy_file(int from, int to, const char *name, const struct stat *st)
+{
+	int in = openat(from, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+	struct stat opened;
+	if (in < 0 || fstat(in, &opened) < 0)
+		fail(errno, "tmpcopyup: open %s", name);
+	if (!S_ISREG(opened.st_mode) || opened.st_ino != st->st_ino || opened.st_dev != st->st_dev)
+		fail(EBUSY, "tmpcopyup: %s changed while it was copied", name);
+	int out = openat(to, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (out < 0)
+		fail(errno, "tmpcopyup: create %s", name);
+	ssize_t n;
+	while ((n = sendfile(out, in, NULL, 1 << 20)) > 0)
+		;
+	if (n < 0)
+		fail(errno, "tmpcopyup: copy %s", name);
+	close(in);
+	close(out);
+}
+
+static void copy_directory(int from, int to, int depth)
+{
+	if (depth > 64)
+		fail(ELOOP, "tmpcopyup: directories nested too deep");
+	int listed = openat(from, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	DIR *dir = listed < 0 ? NULL : fdopendir(listed);
+	if (!dir)
+		fail(errno, "tmpcopyup: list a directory");
+	struct dirent *entry;
+	while ((errno = 0, entry = readdir(dir))) {
+		const char *name = entry->d_name;
+		if (strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
+			continue;
+		struct stat st;
+		if (fstatat(from, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+			fail(errno, "tmpcopyup: stat %s", name);
+		if (S_ISDIR(st.st_mode)) {
+			if (mkdirat(to, name, 0700) < 0)
+				fail(errno, "tmpcopyup: mkdir %s", name);
+			int sub_from = openat(from, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			int sub_to = openat(to, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub_from < 0 || sub_to < 0)
+				fail(errno, "tmpcopyup: open %s", name);
+			copy_directory(sub_from, sub_to, depth + 1);
+			close(sub_from);
+			close(sub_to);
+		} else if (S_ISLNK(st.st_mode)) {
+			char target[4096];
+			ssize_t n = readlinkat(from, name, target, sizeof(target) - 1);
+			if (n < 0)
+				fail(errno, "tmpcopyup: readlink %s", name);
+			target[n] = '\0';
+			if (symlinkat(target, to, name) < 0)
+				fail(errno, "tmpcopyup: symlink %s", name);
+		} else if (S_ISREG(st.st_mode)) {
+			copy_file(from, to, name, &st);
+		} else if (mknodat(to, name, st.st_mode, st.st_rdev) < 0) {
+			fail(errno, "tmpcopyup: mknod %s", name);
+		}
+		copy_attributes(to, name, &st);
+	}
+	if (errno)
+		fail(errno, "tmpcopyup: list a directory");
+	closedir(dir);
+}
+
+/* The directory itself: its entries, then its own mode and owner on the tmpfs root. */
+static void copy_up(int from, int tree, const char *destination)
+{
+	struct stat st;
+	if (fstat(from, &st) < 0)
+		fail(errno, "tmpcopyup: stat %s", destination);
+	if (!S_ISDIR(st.st_mode))
+		return;
+	copy_directory(from, tree, 0);
+	if (fchownat(tree, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0 && errno != EINVAL)
+		fail(errno, "tmpcopyup: set the owner of %s", destination);
+	char self[32];
+	snprintf(self, sizeof(self), "/proc/self/fd/%d", tree);
+	if (chmod(self, st.st_mode & 07777) < 0)
+		fail(errno, "tmpcopyup: set the mode of %s", destination);
+}
+
+/*
+ * Bind sources cloned by stage 0 as the host's root (openMountSource), before a user namespace
+ * closes root-only directories to the init; inherited by the init, each taken by the mount step of
+ * the same source. A failed open is kept as -errno and reported by that step.
+ */
+#define MAX_MOUNT_SOURCES 256
+static struct {
+	const char *path;
+	int recursive;
+	int tree;
+} mount_sources[MAX_MOUNT_SOURCES];
+static int mount_source_count;
+
+void open_mount_source(const char *path, int recursive)
+{
+	if (mount_source_count == MAX_MOUNT_SOURCES)
+		fail(E2BIG, "more than %d bind mounts", MAX_MOUNT_SOURCES);
+	int tree = clone_tree(AT_FDCWD, path, recursive);
+	/* a slave of the host's mounts, as everything after the init's rootPropagation step */
+	if (tree >= 0 && set_attributes(tree, 0, 0, MS_SLAVE, 1) < 0)
+		fail(errno, "make the copy of %s a slave", path);
+	mount_sources[mount_source_count].path = path;
+	mount_sources[mount_source_count].recursive = recursive;
+	mount_sources[mount_source_count].tree = tree >= 0 ? tree : -errno;
+	mount_source_count++;
+}
+
+/* The tree stage 0 opened for `path`, or clone it now (no user namespace, or not opened). */
+static int bind_source_tree(const char *path, int recursive)
+{
+	for (int i = 0; i < mount_source_count; i++) {
+		if (mount_sources[i].path && strcmp(mount_sources[i].path, path) == 0 && mount_sources[i].recursive == recursive) {
+			int tree = mount_sources[i].tree;
+			mount_sources[i].path = NULL;
+			if (tree < 0)
+				errno = -tree;
+			return tree < 0 ? -1 : tree;
+		}
+	}
+	return clone_tree(AT_FDCWD, path, recursive);
+}
+
 void bind_rootfs(const char *rootfs)
 {
 	if (mount(rootfs, rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
@@ -494,6 +639,7 @@ void mount_step(struct reader *r)
 	char **propagation = read_list(r);
 	uint64_t attr_set = read_u64(r), attr_clear = read_u64(r);
 	enum kind kind = strcmp(read_token(r), "file") == 0 ? KIND_FILE : KIND_DIR;
+	int copy = read_int(r) != 0;
 
 	char what[4200];
 	snprintf(what, sizeof(what), "%s %s on %s", flags & MS_REMOUNT ? "remount" : "mount", *source ? source : fstype, destination);
@@ -516,7 +662,7 @@ void mount_step(struct reader *r)
 
 	int tree;
 	if (flags & MS_BIND) {
-		tree = clone_tree(AT_FDCWD, source, (flags & MS_REC) != 0);
+		tree = bind_source_tree(source, (flags & MS_REC) != 0);
 		if (tree < 0)
 			fail(errno, "mount %s on %s", source, destination);
 		struct statfs fs;
@@ -524,6 +670,12 @@ void mount_step(struct reader *r)
 			require_procfs(fstatfs(tree, &fs) == 0 && fs.f_type == PROC_SUPER_MAGIC, destination);
 		if (remount_flags && set_bind_flags(tree, remount_flags) < 0)
 			fail(errno, "remount %s", destination);
+	} else if (copy) {
+		/* written to while detached, then made read-only if asked */
+		tree = new_filesystem(fstype, source, flags & ~(unsigned long)MS_RDONLY, data, destination);
+		copy_up(target, tree, destination);
+		if ((flags & MS_RDONLY) && set_attributes(tree, MOUNT_ATTR_RDONLY, 0, 0, 0) < 0)
+			fail(errno, "make %s read-only", destination);
 	} else {
 		tree = new_filesystem(fstype, source, flags, data, destination);
 	}

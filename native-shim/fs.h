@@ -6,6 +6,7 @@
 enum kind { KIND_NONE, KIND_DIR, KIND_FILE };
 
 int open_in_root(const char *path, enum kind kind);
+void open_mount_source(const char *path, int recursive);
 void bind_rootfs(const char *rootfs);
 void bind_rootfs_in_host(const char *rootfs);
 void mount_step(struct reader *r);

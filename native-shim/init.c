@@ -36,6 +36,7 @@
 #include <linux/sched.h> /* struct clone_args, CLONE_INTO_CGROUP */
 #include <stdint.h>
 
+#include "fs.h"
 #include "plan.h"
 
 int sync_fd = -1;
@@ -305,6 +306,9 @@ static void run_host_step(const char *op, struct reader *r)
 		join_namespace(type, read_token(r));
 	} else if (strcmp(op, "unshareTime") == 0) {
 		unshare_time(r);
+	} else if (strcmp(op, "openMountSource") == 0) {
+		const char *path = read_token(r);
+		open_mount_source(path, read_int(r) != 0);
 	} else {
 		fail(EINVAL, "malformed plan: unknown host step %s", op);
 	}

@@ -13,11 +13,12 @@
  *     openCgroup      cgroup2-dir
  *     setns           type path
  *     unshareTime     count (clock secs nanosecs)*
+ *     openMountSource path recursive
  *
  *   container steps
  *     loopbackUp
  *     rootPropagation flags           bindRootfs path      bindRootfsInHost path
- *     mount           source destination fstype flags data remount-flags count flag* attr-set attr-clear dir|file
+ *     mount           source destination fstype flags data remount-flags count flag* attr-set attr-clear dir|file copy-up
  *     mknod           path kind major minor mode uid gid
  *     bindDevice      source path     symlink target path
  *     oomScoreAdj     value           rlimit resource soft hard

@@ -160,6 +160,13 @@ static void hooks_step(struct reader *r)
 {
 	const char *stage = read_token(r);
 	long long count = read_int(r);
+	/* runc runs createContainer hooks (before pivot_root) in the container's root directory */
+	if (strcmp(stage, "createContainer") == 0) {
+		int root = open_in_root("/", KIND_DIR);
+		if (root < 0 || fchdir(root) < 0)
+			fail(errno, "chdir to the rootfs");
+		close(root);
+	}
 	for (long long i = 0; i < count; i++) {
 		const char *path = read_token(r);
 		char **args = read_list(r), **env = read_list(r);

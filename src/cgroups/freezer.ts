@@ -58,3 +58,27 @@ export function hasFreezer(placements: Placement[]): boolean {
     return false;
   }
 }
+
+/**
+ * The first of the container's cgroups that is frozen, by itself or through an ancestor (a new
+ * cgroup under a frozen parent is born frozen): an init cloned there would never run, and create
+ * would wait for it forever.
+ */
+export function frozenCgroup(placements: Placement[]): string | undefined {
+  for (const p of placements) {
+    const frozen =
+      p.version === 1
+        ? p.controllers.includes('freezer') && readState(join(p.dir, 'freezer.state')) !== 'THAWED'
+        : readState(join(p.dir, 'cgroup.events')).split('\n').includes('frozen 1');
+    if (frozen) return p.dir;
+  }
+  return undefined;
+}
+
+function readState(file: string): string {
+  try {
+    return readFileSync(file, 'utf8').trim();
+  } catch {
+    return 'THAWED'; // no such file: this kernel cannot freeze it
+  }
+}

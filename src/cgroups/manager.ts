@@ -1,8 +1,9 @@
 // Creates the container's cgroup in every hierarchy, puts a process in it, and removes it again.
 // Only directories tsrun created are ever removed; a cgroup that cannot be removed is reported.
-import { mkdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmdirSync, writeFileSync, existsSync } from 'node:fs';
 import { join, posix } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
+import { warn } from '../log.ts';
 import { quote } from '../spec/quote.ts';
 import { hostHierarchies, type Hierarchy } from './hierarchies.ts';
 import { v2Controllers, type Placement } from './resources.ts';
@@ -53,7 +54,6 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
             if (makeDir(parent)) madeParents.unshift(parent);
             // also when another create made it: it may not have set it up yet (both steps are idempotent)
             if (h.version === 2) enableControllers(parent);
-            if (h.name.split(',').includes('cpuset')) inheritCpuset(parent);
           }
           // A cgroup that already exists may belong to someone else: share it like runc, never remove it.
           fresh = makeDir(leaf);
@@ -62,7 +62,8 @@ export function createCgroups(cgroupsPath: string | undefined, id: string): Crea
           if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt === 5) throw err;
         }
       }
-      if (h.name.split(',').includes('cpuset')) inheritCpuset(leaf);
+      if (h.name.split(',').includes('cpuset')) inheritCpuset(leaf, h.mountPoint);
+      if (!fresh) warnIfBusy(leaf);
       created.dirs.push(leaf);
       created.placements.push({ dir: leaf, version: h.version, controllers: h.version === 2 ? v2Controllers(leaf) : h.name.split(',') });
       if (fresh) created.leaves.push(leaf);
@@ -127,13 +128,37 @@ function enableControllers(dir: string): void {
   }
 }
 
-/** cgroup v1 cpuset: a new cgroup has no cpus or mems, and no task may join it until they are set. */
-function inheritCpuset(dir: string): void {
+/**
+ * cgroup v1 cpuset: a new cgroup has no cpus or mems, and no task may join it until they are set.
+ * As runc's cpusetEnsureParent: every empty ancestor up to the first one that has them (one made
+ * empty by someone else too) is filled from its own parent, top down, then `dir`.
+ */
+function inheritCpuset(dir: string, mountPoint: string): void {
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    if (readFileSync(join(dir, file), 'utf8').trim() === '') {
-      writeFileSync(join(dir, file), readFileSync(join(posix.dirname(dir), file), 'utf8'));
+    const empty: string[] = [];
+    for (let d = dir; d !== mountPoint && d.startsWith(`${mountPoint}/`); d = posix.dirname(d)) {
+      if (readFileSync(join(d, file), 'utf8').trim() !== '') break;
+      empty.unshift(d);
     }
+    for (const d of empty) writeFileSync(join(d, file), readFileSync(join(posix.dirname(d), file), 'utf8'));
   }
+}
+
+/** runc warns too: an existing cgroup with processes is shared with them (limits, kill --all, ps). */
+function warnIfBusy(dir: string): void {
+  const procs = readFileSync(join(dir, 'cgroup.procs'), 'utf8').trim();
+  if (procs) warn(`cgroup ${dir} already has processes (${procs.split('\n').length}): the container shares it with them`);
+}
+
+/** The cgroups below `dir`, deepest first (the container may make its own inside its cgroup). */
+function subCgroups(dir: string): string[] {
+  let entries;
+  try {
+    entries = readdirSync(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+  return entries.filter((e) => e.isDirectory()).flatMap((e) => [...subCgroups(join(dir, e.name)), join(dir, e.name)]);
 }
 
 /** What stage 0 joins before it clones: every cgroup but the one the init is cloned into, if any. */
@@ -156,7 +181,8 @@ export function joinCgroups(dirs: string[], pid: number): void {
 export function removeCgroups(created: CreatedCgroups, timeoutMs = 5000): void {
   const deadline = Date.now() + timeoutMs;
   const stuck: string[] = [];
-  for (const leaf of created.leaves) {
+  // the sub-cgroups the container made in its own cgroups go first, deepest first
+  for (const leaf of created.leaves.flatMap((dir) => [...subCgroups(dir), dir])) {
     for (;;) {
       try {
         rmdirSync(leaf);
@@ -182,10 +208,10 @@ export function removeCgroups(created: CreatedCgroups, timeoutMs = 5000): void {
   if (stuck.length) throw new TsrunError('ERR_CGROUP', `cannot remove cgroup ${stuck.join(', ')}`);
 }
 
-/** Every process in the container's cgroups (host pids), sorted. */
+/** Every process in the container's cgroups and the cgroups below them (host pids), sorted. */
 export function containerPids(dirs: string[]): number[] {
   const pids = new Set<number>();
-  for (const dir of dirs) {
+  for (const dir of dirs.flatMap((d) => [d, ...subCgroups(d)])) {
     try {
       for (const line of readFileSync(join(dir, 'cgroup.procs'), 'utf8').split('\n')) if (line) pids.add(Number(line));
     } catch {

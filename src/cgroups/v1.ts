@@ -1,5 +1,6 @@
 // The cgroup v1 driver: linux.resources written to the files of each controller's own hierarchy.
 import { TsrunError } from '../errors.ts';
+import { warn } from '../log.ts';
 import type { LinuxDeviceCgroup, LinuxResources } from '../spec/types.ts';
 import { isSet, nonZero } from './convert.ts';
 import { v1DeviceRule } from './devices.ts';
@@ -54,6 +55,12 @@ export function memoryV1(dir: string, m: NonNullable<LinuxResources['memory']>, 
     writeFile(dir, 'memory.swappiness', m.swappiness, `${field}.swappiness`);
   }
   if (isSet(m.disableOOMKiller)) writeFile(dir, 'memory.oom_control', m.disableOOMKiller ? 1 : 0, `${field}.disableOOMKiller`);
+  // As crun: the TCP buffer limit where the kernel still has it (memory.kernel, kmem.limit_in_bytes,
+  // is a no-op on current kernels and stays ignored, as runc ignores it).
+  if (nonZero(m.kernelTCP)) {
+    if (hasFile(dir, 'memory.kmem.tcp.limit_in_bytes')) writeFile(dir, 'memory.kmem.tcp.limit_in_bytes', m.kernelTCP, `${field}.kernelTCP`);
+    else warn(`${field}.kernelTCP is ignored: this kernel has no memory.kmem.tcp.limit_in_bytes`);
+  }
 }
 
 export function cpuV1(dir: string, c: NonNullable<LinuxResources['cpu']>): void {

@@ -30,6 +30,7 @@ export function memoryV2(dir: string, m: NonNullable<LinuxResources['memory']>, 
   // cgroup v2 has neither: runc and crun leave them out too
   if (isSet(m.swappiness)) warn(`${field}.swappiness is ignored: cgroup v2 has no per-cgroup swappiness`);
   if (m.disableOOMKiller) warn(`${field}.disableOOMKiller is ignored: cgroup v2 cannot disable the OOM killer`);
+  if (nonZero(m.kernelTCP)) warn(`${field}.kernelTCP is ignored: cgroup v2 has no TCP buffer limit`);
 }
 
 function currentLimit(dir: string): bigint {

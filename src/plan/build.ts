@@ -5,6 +5,8 @@
 //   startFifos                  first: a user-namespaced init could not reach the root-only state dir
 //   connectConsole              when --console-socket is given, for the same reason
 //   openCgroup                  the container's cgroup2 directory, which the init is cloned into
+//   openMountSource ...         with a user namespace (and a root runtime): the bind sources, so
+//                               the init needs no access to them (runc's mount source fds)
 //   setns ...                   joined namespaces: user first, then ipc, uts, network, pid, cgroup,
 //                               time, and mount last (./namespaces.ts says why)
 //   unshareTime                 a new time namespace, with linux.timeOffsets (possibly none)
@@ -26,7 +28,7 @@
 //    9 terminal                 if process.terminal: right after pivot_root as in runc, before
 //                               anything is read-only (the init may have to make /dev/console)
 //   10 sysctl ...               sorted by key; before step 11, which usually makes /proc/sys read-only
-//   11 maskPath ..., readonlyPath ...
+//   11 maskPath ..., readonlyPath ...; then a read-only /dev becomes read-only (./mounts.ts)
 //   12 remountRootReadonly      if root.readonly
 //   13 hostname, domainname     if set (and not empty)
 //   14 oomScoreAdj              if process.oomScoreAdj is set
@@ -43,11 +45,11 @@
 import { TsrunError } from '../errors.ts';
 import type { Placement } from '../cgroups/resources.ts';
 import type { Spec } from '../spec/types.ts';
-import { MS_REC, MS_SLAVE } from './constants.ts';
+import { MS_BIND, MS_REC, MS_REMOUNT, MS_SLAVE } from './constants.ts';
 import { planDevices } from './devices.ts';
 import { planHooks } from './hooks.ts';
 import { invalid } from './invalid.ts';
-import { planMounts } from './mounts.ts';
+import { planDevReadonly, planMounts } from './mounts.ts';
 import { isNew, planNamespaces } from './namespaces.ts';
 import { planProcess, terminalStep } from './process.ts';
 import { checkChrootOnly, planPathRestrictions, rootfsPropagation } from './rootfs.ts';
@@ -92,6 +94,10 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   // refuses CLONE_INTO_CGROUP; stage 0 joins every cgroup before the clone instead.
   const cgroup = ctx.cgroups.placements.find((p) => p.version === 2)?.dir;
   if (cgroup && !ns.host.some((s) => s.op === 'setns' && s.type === 'cgroup')) host.push({ op: 'openCgroup', path: cgroup });
+  const mounts = planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf });
+  // (not into a joined mount namespace: its own paths name the sources there)
+  const joinsMounts = ns.host.some((s) => s.op === 'setns' && s.type === 'mount');
+  if (ns.byType.has('user') && ctx.host.hostUid === 0 && !joinsMounts) host.push(...openMountSources(mounts));
   host.push(...ns.host);
 
   const propagation = rootfsPropagation(config, ctx.noPivot);
@@ -105,7 +111,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
     ...(isNew(ns, 'network') ? [{ op: 'loopbackUp' } as const] : []),
     ...(ownMounts ? [{ op: 'rootPropagation', flags: MS_REC | MS_SLAVE } as const] : []),
     { op: ownMounts ? 'bindRootfs' : 'bindRootfsInHost', path: ctx.rootfs },
-    ...planMounts(config, { bundle: ctx.bundle, placements: ctx.cgroups.placements, kindOf: ctx.host.kindOf }),
+    ...mounts,
     ...planDevices(config, {
       bindDevices: ns.byType.has('user') || ctx.host.hostUid !== 0,
       hasKcore: ctx.host.kindOf('/proc/kcore') !== 'missing',
@@ -117,7 +123,7 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
   container.push(!ownMounts ? { op: 'enterRoot' } : ctx.noPivot ? { op: 'chroot' } : { op: 'pivotRoot' });
   if (propagation !== undefined) container.push({ op: 'setRootPropagation', flags: propagation });
   if (process?.terminal) container.push(terminalStep(process));
-  container.push(...planSysctl(config, ns), ...planPathRestrictions(config));
+  container.push(...planSysctl(config, ns), ...planPathRestrictions(config), ...planDevReadonly(config));
   if (config.root?.readonly) container.push({ op: 'remountRootReadonly' });
   if (config.hostname) container.push({ op: 'hostname', name: config.hostname });
   if (config.domainname) container.push({ op: 'domainname', name: config.domainname });
@@ -129,6 +135,16 @@ export function buildPlan(config: Spec, ctx: BuildContext): Plan {
     container.push(proc.exec);
   }
   return { host, clone: ns.clone, container };
+}
+
+/**
+ * With a user namespace the init is the namespace's root, to whom the host's root-only directories
+ * are closed: the host's root opens the bind sources first, as runc does (./types.ts).
+ */
+function openMountSources(mounts: ContainerStep[]): HostStep[] {
+  return mounts.flatMap((m): HostStep[] =>
+    m.op === 'mount' && m.flags & MS_BIND && !(m.flags & MS_REMOUNT) ? [{ op: 'openMountSource', path: m.source, recursive: (m.flags & MS_REC) !== 0 }] : [],
+  );
 }
 
 /** The plan as one line per step, for debugging: "container 3: mount proc on /proc". */

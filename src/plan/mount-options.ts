@@ -89,14 +89,16 @@ const RECURSIVE_OPTIONS = new Map<string, AttrOption>([
 
 /** Options of the table that tsrun does not implement: refused rather than silently ignored. */
 const UNSUPPORTED_OPTIONS = new Map<string, string>([
-  ['tmpcopyup', 'tmpcopyup (copying the directory into a tmpfs)'],
   ['idmap', 'idmap (id-mapped mounts)'],
   ['ridmap', 'ridmap (id-mapped mounts)'],
 ]);
 
+/** runc's extension: a new tmpfs starts with a copy of what the image has at its destination. */
+const COPY_UP = 'tmpcopyup';
+
 /** Every mount option tsrun applies (for `tsrun features`). */
 export function supportedMountOptions(): string[] {
-  return [...FLAG_OPTIONS.keys(), ...PROPAGATION_OPTIONS.keys(), ...RECURSIVE_OPTIONS.keys()].sort();
+  return [...FLAG_OPTIONS.keys(), ...PROPAGATION_OPTIONS.keys(), ...RECURSIVE_OPTIONS.keys(), COPY_UP].sort();
 }
 
 export interface MountOptions {
@@ -109,10 +111,12 @@ export interface MountOptions {
   recursiveAttrClear: number;
   /** the options no table knows, in order: the fs data string */
   data: string[];
+  /** tmpcopyup */
+  copyUp: boolean;
 }
 
 export function parseMountOptions(options: readonly string[], path: string): MountOptions {
-  const o: MountOptions = { flags: 0, cleared: 0, propagation: [], recursiveAttrSet: 0, recursiveAttrClear: 0, data: [] };
+  const o: MountOptions = { flags: 0, cleared: 0, propagation: [], recursiveAttrSet: 0, recursiveAttrClear: 0, data: [], copyUp: false };
   options.forEach((option, i) => {
     const flag = FLAG_OPTIONS.get(option);
     const propagation = PROPAGATION_OPTIONS.get(option);
@@ -128,6 +132,7 @@ export function parseMountOptions(options: readonly string[], path: string): Mou
       }
     } else if (propagation !== undefined) o.propagation.push(propagation);
     else if (attr) applyRecursive(o, attr);
+    else if (option === COPY_UP) o.copyUp = true;
     else if (missing) throw unsupported(`${path}[${i}]`, missing);
     else if (option !== '') o.data.push(option); // "" means nothing, as between two commas for mount(8)
   });

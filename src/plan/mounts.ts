@@ -5,7 +5,7 @@ import { posix } from 'node:path';
 import type { Mount, Spec } from '../spec/types.ts';
 import type { Placement } from '../cgroups/resources.ts';
 import { cgroupMountSteps } from './cgroupfs.ts';
-import { MS_BIND, MS_REC, MS_REMOUNT } from './constants.ts';
+import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT } from './constants.ts';
 import { invalid, unsupported } from './invalid.ts';
 import { parseMountOptions, type MountOptions } from './mount-options.ts';
 import type { ContainerStep, MountStep } from './types.ts';
@@ -39,6 +39,8 @@ function planMount(m: Mount, where: string, ctx: MountContext): ContainerStep[] 
   // runc refuses it too: the rootfs itself is bind-mounted by tsrun, and pivot_root needs it.
   if (destination === '/') throw invalid(`${where}.destination`, 'a mount on / (the rootfs) is not allowed');
 
+  // runc and crun copy up into a tmpfs only; elsewhere the option would be silently lost
+  if (o.copyUp && (isBind(m) || m.type !== 'tmpfs')) throw invalid(`${where}.options`, 'tmpcopyup applies to a tmpfs mount only');
   if (isBind(m)) return [bindStep(m, o, destination, where, ctx)];
   if (m.type === 'cgroup') return cgroupMountSteps(destination, o, ctx.placements);
   return [
@@ -47,13 +49,15 @@ function planMount(m: Mount, where: string, ctx: MountContext): ContainerStep[] 
       source: m.source ?? '',
       destination,
       fstype: m.type ?? '',
-      flags: o.flags,
+      // a read-only /dev is mounted writable and made read-only once its devices are in (below)
+      flags: destination === '/dev' ? o.flags & ~MS_RDONLY : o.flags,
       data: o.data.join(','),
       remountFlags: 0,
       propagation: o.propagation,
       recursiveAttrSet: o.recursiveAttrSet,
       recursiveAttrClear: o.recursiveAttrClear,
       createAs: 'dir',
+      ...(o.copyUp && { copyUp: true }),
     },
   ];
 }
@@ -84,4 +88,32 @@ function bindStep(m: Mount, o: MountOptions, destination: string, where: string,
     // a missing source is the mount's failure (ENOENT) at create, with the step named
     createAs: ctx.kindOf(source) === 'file' ? 'file' : 'dir',
   };
+}
+
+/**
+ * runc's finalizeRootfs: a /dev mounted "ro" (not a bind) was mounted writable for the device
+ * nodes and symlinks, and the terminal's /dev/console; now the mount itself becomes read-only
+ * (MS_REMOUNT|MS_BIND changes the mount's flags only, which a user namespace may do too).
+ */
+export function planDevReadonly(config: Spec): ContainerStep[] {
+  return (config.mounts ?? []).flatMap((m, i): ContainerStep[] => {
+    if (isBind(m) || m.type === 'cgroup' || containerPath(m.destination) !== '/dev') return [];
+    const o = parseMountOptions(m.options ?? [], `mounts[${i}].options`);
+    if (!(o.flags & MS_RDONLY)) return [];
+    return [
+      {
+        op: 'mount',
+        source: '',
+        destination: '/dev',
+        fstype: '',
+        flags: (o.flags & ~MS_REC) | MS_REMOUNT | MS_BIND,
+        data: '',
+        remountFlags: 0,
+        propagation: [],
+        recursiveAttrSet: 0,
+        recursiveAttrClear: 0,
+        createAs: 'dir',
+      },
+    ];
+  });
 }

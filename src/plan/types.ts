@@ -37,7 +37,14 @@ export type HostStep =
    * in it (clone3 CLONE_INTO_CGROUP; where the kernel lacks that, stage 0 moves there first), so
    * the init runs nothing outside it. v1 cgroups are joined by stage 0 before the clone.
    */
-  | { op: 'openCgroup'; path: string };
+  | { op: 'openCgroup'; path: string }
+  /**
+   * open_tree(OPEN_TREE_CLONE) of a bind mount's source (a host path), made a recursive slave, by
+   * the host's root before it joins or creates a user namespace: the mount step of the same
+   * source attaches this copy, so sources only the host's root can reach still work (runc's mount
+   * source fds). A failure is reported by that mount step.
+   */
+  | { op: 'openMountSource'; path: string; recursive: boolean };
 
 export interface CloneStep {
   op: 'clone';
@@ -91,6 +98,11 @@ export interface MountStep {
   recursiveAttrClear: number;
   /** what to create at the destination when it is missing: a directory, or an empty file (bind of a file) */
   createAs: 'dir' | 'file';
+  /**
+   * tmpcopyup: the new filesystem (a tmpfs) gets a copy of the destination directory's content
+   * before it is attached: files, directories and symlinks (as links), with modes and owners
+   */
+  copyUp?: boolean;
 }
 
 export type ContainerStep =
@@ -191,6 +203,8 @@ export function describeStep(step: HostStep | CloneStep | ContainerStep): string
       return 'make start fifos';
     case 'openCgroup':
       return `open cgroup ${step.path}`;
+    case 'openMountSource':
+      return `open mount source ${step.path}`;
     case 'oomScoreAdj':
       return 'set oom_score_adj';
     case 'rlimit':

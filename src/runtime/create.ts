@@ -4,6 +4,7 @@ import { realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, cgroupsToJoin } from '../cgroups/manager.ts';
+import { frozenCgroup } from '../cgroups/freezer.ts';
 import { applyResources } from '../cgroups/resources.ts';
 import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
@@ -109,6 +110,8 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     delete record.pendingCgroups;
     store.write(record);
     debug(`cgroups of ${id}: ${record.cgroups.dirs.join(' ') || 'none'}`);
+    const frozen = frozenCgroup(record.cgroups.placements);
+    if (frozen) throw new TsrunError('ERR_CGROUP', `container's cgroup ${frozen} is frozen (or its parent is): thaw it first`);
     if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources);
 
     const plan = buildPlan(config, {

@@ -23,6 +23,8 @@ function hostTokens(step: HostStep): Token[] {
       return [step.op, step.type, step.path];
     case 'unshareTime':
       return [step.op, step.offsets.length, ...step.offsets.flatMap((o) => [o.clock, o.secs, o.nanosecs])];
+    case 'openMountSource':
+      return [step.op, step.path, step.recursive];
   }
 }
 
@@ -41,7 +43,7 @@ function containerTokens(step: ContainerStep): Token[] {
     case 'mount':
       return [
         step.op, step.source, step.destination, step.fstype, step.flags, step.data, step.remountFlags,
-        ...list(step.propagation), step.recursiveAttrSet, step.recursiveAttrClear, step.createAs,
+        ...list(step.propagation), step.recursiveAttrSet, step.recursiveAttrClear, step.createAs, step.copyUp ?? false,
       ];
     case 'mknod':
       return [step.op, step.path, step.kind, step.major, step.minor, step.mode, step.uid, step.gid];

@@ -25,8 +25,8 @@ export const UNSUPPORTED: readonly string[] = [
 const PRESENCE_COUNTS: ReadonlySet<string> = new Set(['linux.intelRdt']);
 
 /**
- * Valid fields that tsrun reads and deliberately leaves alone, as runc does: kernel memory limits
- * (deprecated by the kernel, ignored by runc since 1.0), memory.useHierarchy (always on in cgroup
+ * Valid fields that tsrun reads and deliberately leaves alone, as runc does: the kernel memory limit
+ * (deprecated by the kernel, ignored by runc since 1.0; kernelTCP is applied where v1 has it), memory.useHierarchy (always on in cgroup
  * v2; runc does not apply it), memory.checkBeforeUpdate (read by `update` only, see
  * src/cgroups/v1.ts) and SELinux labels (SELinux is not enabled on the hosts
  * tsrun runs on; runc skips labels when SELinux is off). Listed for the reader and the tests;
@@ -36,7 +36,6 @@ export const IGNORED: readonly string[] = [
   'process.selinuxLabel',
   'linux.mountLabel',
   'linux.resources.memory.kernel',
-  'linux.resources.memory.kernelTCP',
   'linux.resources.memory.useHierarchy',
   'linux.resources.memory.checkBeforeUpdate',
 ];

@@ -22,7 +22,7 @@ const sampleConsole = [
   '    FAIL  "something"',
   '    no devices here',
   '    ',
-  '    ✓ c.test.ts: 1 passed, 0 failed (3.0 s)',
+  '    ✓ c.test.ts: 1 passed, 0 failed, 1 skipped (3.0 s)',
   '',
   'failed files:',
   '  b.test.ts',
@@ -61,11 +61,19 @@ test('a run passes only if every file ran and did as expected', () => {
 const hasQemu = spawnSync('qemu-system-x86_64', ['--version']).status === 0;
 // CI installs qemu (.ci/run); elsewhere its absence only skips this file.
 const run = hasQemu || process.env.CI ? test : test.skip;
-if (!hasQemu) console.log('qemu-system-x86_64 is missing (apt-get install qemu-system-x86)');
+if (!hasQemu) console.log('skipped: qemu-system-x86_64 is missing (apt-get install qemu-system-x86)');
+
+/** The guest's progress as it comes (its files' result lines), shown by test/run.mjs at once. */
+function progress(started: number) {
+  return (line: string) => {
+    const shown = /^\s*[✓✗] \S+: /.test(line) || /^@@(tsrun-vm|host) /.test(line);
+    if (shown) console.log(`progress: ${((Date.now() - started) / 1000).toFixed(0)} s: ${line.trim()}`);
+  };
+}
 
 run('the guest-tests.txt files pass (or fail as marked) on a pure cgroup v2 kernel', async () => {
   const tests = guestTests();
-  const result = await runTestsInGuest({ tests });
+  const result = await runTestsInGuest({ tests, onLine: progress(Date.now()) });
   const problems = judge(result, tests);
   const counts = result.summary ? `${result.summary.passed} passed, ${result.summary.failed} failed` : 'no summary';
   console.log(`pure cgroup v2 guest: ${tests.length} files, ${counts}, ${result.seconds.toFixed(0)} s`);

@@ -202,8 +202,9 @@ export class PrivatePodman extends Client {
       [
         '[containers]',
         'netns = "none"',
-        // podman asks for RLIMIT_NOFILE 1048576, above this host's hard limit (no CAP_SYS_RESOURCE).
-        'default_ulimits = ["nofile=1024:1024", "nproc=1024:1024"]',
+        // The README's setup: podman asks for RLIMIT_NOFILE and RLIMIT_NPROC 1048576, above this
+        // host's hard limits (no CAP_SYS_RESOURCE; podman lowers its own nproc to pid_max).
+        'default_ulimits = ["nofile=1024:1024", "nproc=4096:4096"]',
         '[engine]',
         'runtime = "tsrun"',
         'cgroup_manager = "cgroupfs"',

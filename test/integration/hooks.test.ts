@@ -1,6 +1,6 @@
 // Hooks: the six stages in runtime.md's order, each with the state on stdin, its own args and env,
 // in the right namespaces; failures and timeouts handled as the spec says.
-import { existsSync, mkdirSync, readFileSync, readlinkSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readlinkSync, realpathSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -92,6 +92,24 @@ test('a failing prestart hook fails create, leaves nothing, and poststop hooks s
     assert.not.ok(existsSync(join(sb.root, id)), 'no state');
     assert.equal(leaksOf(id), []);
     assert.equal(readLog(log).map((e) => e.tag), ['poststop']);
+  }));
+
+// As runc: createContainer hooks run before pivot_root with the rootfs as their working directory,
+// so a relative path reaches the container's files. (Checked: without the init's chdir the hook ran
+// in the caller's directory and the test failed.)
+test('createContainer hooks run in the container root directory', () =>
+  inSandbox(async (sb) => {
+    const logDir = sb.file('hooklog');
+    mkdirSync(logDir);
+    const log = join(logDir, 'log');
+    const id = sb.id();
+    const bundle = sb.bundle((c) => {
+      c.hooks = { createContainer: [{ path: '/bin/sh', args: ['sh', '-c', `pwd -P > ${log}; ls bin/busybox >> ${log}`] }] };
+    });
+    const rootfs = JSON.parse(readFileSync(join(bundle, 'config.json'), 'utf8')).root.path;
+    sb.tsrun(['create', '--bundle', bundle, id], { stdoutFile: sb.file('out') }).ok();
+    sb.tsrun(['delete', '--force', id]).ok();
+    assert.equal(readFileSync(log, 'utf8').trim().split('\n'), [realpathSync(rootfs), 'bin/busybox']);
   }));
 
 test('a failing createContainer hook fails create and leaves nothing', () =>

@@ -147,8 +147,17 @@ test('mount options: unknown options are fs data, in order; the steps carry ever
   });
 });
 
-test('mount options: tmpcopyup, idmap, ridmap and id-mapped mounts are refused, naming the option', () => {
-  for (const option of ['tmpcopyup', 'idmap', 'ridmap']) {
+test('mount options: tmpcopyup copies up into a tmpfs only', () => {
+  const [etc] = mountsOf({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['tmpcopyup', 'nosuid'] });
+  assert.equal([etc.fstype, etc.flags, etc.data, etc.copyUp], ['tmpfs', MS.NOSUID, '', true]);
+  assert.is(mountsOf({ destination: '/t', type: 'tmpfs', source: 'tmpfs' })[0].copyUp, undefined);
+  for (const m of [{ destination: '/p', type: 'proc', source: 'proc' }, { destination: '/b', type: 'bind', source: '/b', options: ['rbind'] }]) {
+    throwsCode(() => buildPlan(spec({ mounts: [{ ...m, options: [...(m.options ?? []), 'tmpcopyup'] }] }), ctx()), 'ERR_CONFIG_INVALID', 'mounts[0].options');
+  }
+});
+
+test('mount options: idmap, ridmap and id-mapped mounts are refused, naming the option', () => {
+  for (const option of ['idmap', 'ridmap']) {
     const mounts: Mount[] = [{ destination: '/a', type: 'tmpfs', source: 'tmpfs' }, { destination: '/x', type: 'tmpfs', source: 'tmpfs', options: ['rw', option] }];
     throwsCode(() => buildPlan(spec({ mounts }), ctx()), 'ERR_NOT_SUPPORTED', 'mounts[1].options[1]');
   }
