@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -85,4 +86,23 @@ int tsrun_recv_fd(int socket)
 	int fd;
 	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
 	return fd;
+}
+
+/*
+ * The size of the terminal on `fd` (the caller's, for a pty of tsrun's own) as rows << 16 | cols,
+ * or -errno.
+ */
+int tsrun_window_size(int fd)
+{
+	struct winsize size;
+	if (ioctl(fd, TIOCGWINSZ, &size) < 0)
+		return -errno;
+	return size.ws_row << 16 | size.ws_col;
+}
+
+/* Resize the pty whose master is `fd`; the kernel signals SIGWINCH to its foreground group. 0 or -errno. */
+int tsrun_set_window_size(int fd, int rows, int cols)
+{
+	struct winsize size = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	return ioctl(fd, TIOCSWINSZ, &size) < 0 ? -errno : 0;
 }

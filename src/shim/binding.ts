@@ -9,6 +9,10 @@ export interface ShimLibrary {
   waitExit(pid: number): Promise<number>;
   /** recvmsg one SCM_RIGHTS descriptor from a connected unix socket; resolves with it, or -errno */
   receiveFd(socket: number): Promise<number>;
+  /** the size of the terminal on fd, or -errno */
+  windowSize(fd: number): { rows: number; cols: number } | number;
+  /** resize the pty whose master is fd (its foreground group gets SIGWINCH); 0 or -errno */
+  setWindowSize(fd: number, rows: number, cols: number): number;
   /** detach the mount at `relative` below `root`, resolved with no symlink followed and not leaving `root`; 0 or -errno */
   unmountBeneath(root: string, relative: string): number;
   /** load a cgroup device program (struct bpf_insn[]) and attach it to a cgroup2 directory, replacing older ones; 0 or -errno */
@@ -23,6 +27,8 @@ export function shimLibrary(): ShimLibrary {
   const lib = koffi.load(join(nativeDir(), 'libtsrun-shim.so'));
   const waitExit = lib.func('int tsrun_wait_exit(int pid)');
   const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
+  const windowSize = lib.func('int tsrun_window_size(int fd)');
+  const setWindowSize = lib.func('int tsrun_set_window_size(int fd, int rows, int cols)');
   const unmountBeneath = lib.func('int tsrun_unmount_beneath(const char *root, const char *relative)');
   const attachDeviceProgram = lib.func('int tsrun_attach_device_program(const char *path, const void *insns, int count, void *log, int logSize)');
   library = {
@@ -31,6 +37,11 @@ export function shimLibrary(): ShimLibrary {
       new Promise((resolve, reject) => waitExit.async(pid, (err: unknown, status: number) => (err ? reject(err) : resolve(status)))),
     receiveFd: (socket) =>
       new Promise((resolve, reject) => receiveFd.async(socket, (err: unknown, fd: number) => (err ? reject(err) : resolve(fd)))),
+    windowSize: (fd) => {
+      const size: number = windowSize(fd);
+      return size < 0 ? size : { rows: size >>> 16, cols: size & 0xffff };
+    },
+    setWindowSize: (fd, rows, cols) => setWindowSize(fd, rows, cols),
     unmountBeneath: (root, relative) => unmountBeneath(root, relative),
     attachDeviceProgram: (dir, program, log) => attachDeviceProgram(dir, program, program.length / 8, log, log.length),
   };
