@@ -84,7 +84,7 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     const stopForwarding = forwardSignalsTo(pid, terminal?.resize);
     try {
       const { exitCode, signal } = await waitForExit(pid);
-      await terminal?.drained();
+      terminal?.drain();
       return signal ? 128 + signal : (exitCode ?? 0);
     } finally {
       stopForwarding();

@@ -28,7 +28,7 @@ export async function run(rt: Runtime, options: CreateOptions & { detach?: boole
   const stopForwarding = forwardSignalsTo(record.pid, terminal?.resize);
   try {
     const { exitCode, signal } = await waitForExit(record.pid);
-    await terminal?.drained();
+    terminal?.drain();
     return signal ? 128 + signal : (exitCode ?? 0);
   } finally {
     stopForwarding();

@@ -73,24 +73,18 @@ const DRAIN_MAX_MS = 2000;
 /** The caller's terminal connected to a pty master (which it takes over) until `close`. */
 export class ForegroundTerminal {
   private readonly pty: ReadStream;
-  private readonly ended: Promise<void>;
-  private lastOutput = 0;
   private closed = false;
 
   constructor(private readonly master: number) {
     this.resize();
-    this.pty = new ReadStream(master);
-    this.ended = new Promise((resolve) => {
-      this.pty.on('end', resolve).on('close', resolve);
-      this.pty.on('error', (err: NodeJS.ErrnoException) => {
-        if (err.code !== 'EIO') warn(`terminal: ${err.message}`); // EIO: the other side is closed and read out
-        resolve();
-      });
+    // Half open: libuv may take a POLLHUP for the end while the pty still holds output; the master
+    // then stays open for drain().
+    this.pty = new ReadStream(master, { allowHalfOpen: true });
+    this.pty.on('error', (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EIO') warn(`terminal: ${err.message}`); // EIO: the other side is closed and read out
     });
-    this.pty.on('data', (chunk: Buffer) => {
-      this.lastOutput = Date.now();
-      process.stdout.write(chunk); // synchronous for files, ttys and pipes on Linux: nothing waits in Node
-    });
+    // synchronous for files, ttys and pipes on Linux: nothing waits in Node
+    this.pty.on('data', (chunk: Buffer) => process.stdout.write(chunk));
     process.on('exit', this.restore);
     process.stdin.setRawMode(true);
     process.stdin.on('data', this.toPty);
@@ -102,20 +96,12 @@ export class ForegroundTerminal {
     if (size) shimLibrary().setWindowSize(this.master, size.height, size.width);
   };
 
-  /** After the process has exited: what it wrote last reaches stdout. */
-  async drained(): Promise<void> {
-    const started = Date.now();
-    let timer: NodeJS.Timeout | undefined;
-    const quiet = new Promise<void>((resolve) => {
-      const check = () => {
-        const now = Date.now();
-        if (now - Math.max(started, this.lastOutput) >= DRAIN_QUIET_MS || now - started >= DRAIN_MAX_MS) resolve();
-        else timer = setTimeout(check, DRAIN_QUIET_MS / 4);
-      };
-      timer = setTimeout(check, DRAIN_QUIET_MS);
-    });
-    await Promise.race([this.ended, quiet]);
-    clearTimeout(timer);
+  /** After the process has exited: what it wrote last reaches stdout, copied here, synchronously. */
+  drain(): void {
+    if (this.pty.destroyed) return; // read up to its EIO
+    this.pty.pause();
+    const result = shimLibrary().drainPty(this.master, 1, DRAIN_QUIET_MS, DRAIN_MAX_MS);
+    if (result < 0) warn(`terminal: copy the last output: errno ${-result}`);
   }
 
   /** Stops copying, gives the caller's terminal its modes back and closes the master. Idempotent. */

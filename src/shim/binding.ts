@@ -13,6 +13,8 @@ export interface ShimLibrary {
   windowSize(fd: number): { rows: number; cols: number } | number;
   /** resize the pty whose master is fd (its foreground group gets SIGWINCH); 0 or -errno */
   setWindowSize(fd: number, rows: number, cols: number): number;
+  /** copy what a pty master still holds to out, until EIO or quiet for quietMs, at most maxMs; 0 or -errno */
+  drainPty(master: number, out: number, quietMs: number, maxMs: number): number;
   /** detach the mount at `relative` below `root`, resolved with no symlink followed and not leaving `root`; 0 or -errno */
   unmountBeneath(root: string, relative: string): number;
   /** load a cgroup device program (struct bpf_insn[]) and attach it to a cgroup2 directory, replacing older ones; 0 or -errno */
@@ -29,6 +31,7 @@ export function shimLibrary(): ShimLibrary {
   const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
   const windowSize = lib.func('int tsrun_window_size(int fd)');
   const setWindowSize = lib.func('int tsrun_set_window_size(int fd, int rows, int cols)');
+  const drainPty = lib.func('int tsrun_drain_pty(int master, int out, int quiet_ms, int max_ms)');
   const unmountBeneath = lib.func('int tsrun_unmount_beneath(const char *root, const char *relative)');
   const attachDeviceProgram = lib.func('int tsrun_attach_device_program(const char *path, const void *insns, int count, void *log, int logSize)');
   library = {
@@ -42,6 +45,7 @@ export function shimLibrary(): ShimLibrary {
       return size < 0 ? size : { rows: size >>> 16, cols: size & 0xffff };
     },
     setWindowSize: (fd, rows, cols) => setWindowSize(fd, rows, cols),
+    drainPty: (master, out, quietMs, maxMs) => drainPty(master, out, quietMs, maxMs),
     unmountBeneath: (root, relative) => unmountBeneath(root, relative),
     attachDeviceProgram: (dir, program, log) => attachDeviceProgram(dir, program, program.length / 8, log, log.length),
   };

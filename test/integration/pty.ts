@@ -63,6 +63,10 @@ export function onTerminal(command: string, options: { rows: number; cols: numbe
     get output(): string {
       return output;
     },
+    /** the processes below the terminal's with `arg` as one of their arguments */
+    processes(arg: string): number[] {
+      return descendants(child.pid!).filter((pid) => readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(arg));
+    },
     type(text: string): void {
       child.stdin.write(text);
     },
@@ -71,8 +75,9 @@ export function onTerminal(command: string, options: { rows: number; cols: numbe
     },
     /** the status tsrun exited with, once `command` is done */
     async status(): Promise<number> {
-      await this.waitFor(/^status=\d+$/m, 'the command to exit');
-      return Number(/^status=(\d+)$/m.exec(output)![1]);
+      // not at the start of a line when the command's output was cut short
+      await this.waitFor(/status=\d+$/m, 'the command to exit');
+      return Number(/status=(\d+)$/m.exec(output)![1]);
     },
     /** the terminal's modes before and after the command (stty -g) */
     async modes(): Promise<{ before: string; after: string }> {
@@ -89,4 +94,14 @@ export function onTerminal(command: string, options: { rows: number; cols: numbe
       await exited;
     },
   };
+}
+
+function descendants(pid: number): number[] {
+  let children: number[] = [];
+  try {
+    children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').split(' ').filter(Boolean).map(Number);
+  } catch {
+    // gone meanwhile
+  }
+  return children.flatMap((child) => [child, ...descendants(child)]);
 }

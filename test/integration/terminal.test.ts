@@ -2,7 +2,7 @@
 // SCM_RIGHTS message, and the container's stdio is a working controlling terminal of that size.
 // Without one, `run` and `exec -t` make the caller's terminal the container's, as runc does: these
 // tests run tsrun on a terminal of their own (pty.ts onTerminal) and type into it.
-import { closeSync, existsSync, mkdtempSync, readdirSync, symlinkSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -104,19 +104,38 @@ test('run: the pty has the caller\'s size and follows its resizes (SIGWINCH)', (
     }
   }));
 
-// Checked: without ForegroundTerminal.drained (the master closed as soon as the process exits)
+// tsrun is stopped while the container writes and exits: what it wrote is still in the pty when
+// tsrun learns that the process is gone.
+// Checked: without ForegroundTerminal.drain (libuv takes the POLLHUP after its first short read
+// for the end, so the master is closed with most of the output unread), lines 842 to 2000 are
+// missing.
 // the end of the burst is missing.
 test('run: a burst of output right before the exit arrives whole', () =>
   inSandbox(async (sb) => {
+    const signals = mkdtempSync(join(sb.dir, 'signals-'));
     const bundle = sb.bundle((c) => {
       c.process.terminal = true;
-      c.process.args = ['sh', '-c', 'seq 1 20000; exit 3'];
+      c.mounts.push({ destination: '/signals', type: 'bind', source: signals, options: ['rbind'] });
+      // a pty holds about 19 KiB (as here): this fits, so the process can exit before it is read
+      c.process.args = ['sh', '-c', 'while [ ! -e /signals/go ]; do sleep 0.02; done; seq 1 2000; exit 3'];
     });
-    const term = tsrunOnTerminal(sb, ['run', '--bundle', bundle, sb.id()]);
+    const id = sb.id();
+    const term = tsrunOnTerminal(sb, ['run', '--bundle', bundle, id]);
     try {
+      await sb.waitForStatus(id, 'running');
+      const found = term.processes(id);
+      assert.is(found.length, 1, 'tsrun, by its id argument');
+      const [tsrun] = found;
+      process.kill(tsrun, 'SIGSTOP');
+      try {
+        writeFileSync(join(signals, 'go'), '');
+        await sb.waitForStatus(id, 'stopped');
+      } finally {
+        process.kill(tsrun, 'SIGCONT');
+      }
       assert.is(await term.status(), 3);
-      const expected = Array.from({ length: 20000 }, (_, i) => i + 1).join('\n');
-      assert.ok(term.output.includes(`${expected}\nstatus=3`), `every line up to 20000, then the exit: ...${term.output.slice(-200)}`);
+      const expected = Array.from({ length: 2000 }, (_, i) => i + 1).join('\n');
+      assert.ok(term.output.includes(`${expected}\nstatus=3`), `every line up to 2000, then the exit: ...${term.output.slice(-200)}`);
     } finally {
       await term.close();
     }
