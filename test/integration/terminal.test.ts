@@ -2,7 +2,7 @@
 // SCM_RIGHTS message, and the container's stdio is a working controlling terminal of that size.
 // Without one, `run` and `exec -t` make the caller's terminal the container's, as runc does: these
 // tests run tsrun on a terminal of their own (pty.ts onTerminal) and type into it.
-import { closeSync, existsSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, readFileSync, readdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -56,8 +56,8 @@ test('terminal without --console-socket in create, or a socket without terminal,
 const containers = (sb: Sandbox) => (existsSync(sb.root) ? readdirSync(sb.root).filter((f) => !f.startsWith('.')) : []);
 
 /** `tsrun ARGS` on a terminal of its own, `rows` x `cols`. */
-function tsrunOnTerminal(sb: Sandbox, args: string[], rows = 33, cols = 101) {
-  return onTerminal(`${TSRUN} --root ${sb.root} ${args.join(' ')}`, { rows, cols, ttyFile: sb.file(`tty-${Math.random().toString(36).slice(2)}`) });
+function tsrunOnTerminal(sb: Sandbox, args: string[], rows = 33, cols = 101, ttyFile = sb.file(`tty-${Math.random().toString(36).slice(2)}`)) {
+  return onTerminal(`${TSRUN} --root ${sb.root} ${args.join(' ')}`, { rows, cols, ttyFile });
 }
 
 // Checked: with create and exec refusing process.terminal without --console-socket as before, each
@@ -74,8 +74,7 @@ test('run: tsrun spec\'s config is a shell on the caller\'s terminal, whose mode
       await term.waitFor(/^hello-42 0$/m, 'the shell\'s answer');
       term.type('exit 7\n');
       assert.is(await term.status(), 7, 'the shell\'s exit status is tsrun\'s');
-      // Checked: without the restore in ForegroundTerminal.close this still passes, since Node
-      // itself resets a raw stdin at exit; it guards both.
+      // (Node also resets a raw stdin when it exits: the size test checks the restore before that.)
       const { before, after } = await term.modes();
       assert.is(after, before, 'the caller\'s terminal modes are restored');
     } finally {
@@ -84,14 +83,18 @@ test('run: tsrun spec\'s config is a shell on the caller\'s terminal, whose mode
     assert.equal(containers(sb), [], 'the container is deleted');
   }));
 
-// Checked: without the resize in ForegroundTerminal the first size is 0 0 and the second never comes.
-test('run: the pty has the caller\'s size and follows its resizes (SIGWINCH)', () =>
+// Checked: without the resize in ForegroundTerminal the first size is 0 0 and the second never
+// comes; without the restore in ForegroundTerminal.close the terminal is still raw when the
+// poststop hook looks (Node resets it only when it exits).
+test('run: the pty has the caller\'s size and follows its resizes (SIGWINCH); the caller\'s modes are back before the container is deleted', () =>
   inSandbox(async (sb) => {
+    const ttyFile = sb.file('tty');
     const bundle = sb.bundle((c) => {
+      c.hooks = { poststop: [{ path: '/bin/sh', args: ['sh', '-c', `stty -g -F "$(cat ${ttyFile})" > ${ttyFile}.during`] }] };
       c.process.terminal = true;
       c.process.args = ['sh', '-c', 'trap "echo got-winch" WINCH; echo "first $(stty size)"; while [ "$(stty size)" = "33 101" ]; do sleep 0.05; done; echo "then $(stty size)"'];
     });
-    const term = tsrunOnTerminal(sb, ['run', '--bundle', bundle, sb.id()]);
+    const term = tsrunOnTerminal(sb, ['run', '--bundle', bundle, sb.id()], 33, 101, ttyFile);
     try {
       await term.waitFor(/^first \d+ \d+$/m, 'the first size');
       assert.match(term.output, /^first 33 101$/m);
@@ -99,6 +102,8 @@ test('run: the pty has the caller\'s size and follows its resizes (SIGWINCH)', (
       assert.is(await term.status(), 0);
       assert.match(term.output, /^then 40 120$/m);
       assert.match(term.output, /^got-winch$/m, 'the process got SIGWINCH');
+      const { before } = await term.modes();
+      assert.is(readFileSync(`${ttyFile}.during`, 'utf8'), before, 'the caller\'s modes while the container is deleted');
     } finally {
       await term.close();
     }
@@ -191,8 +196,7 @@ test('exec -t: a shell in a running container on the caller\'s terminal, of its 
     sb.tsrun(['delete', '--force', id]).ok();
   }));
 
-// Checked: without requireCallerTerminal, run fails later (setRawMode is no function on a
-// non-terminal stdin) with a bug's exit status, after the container was created.
+// Checked: without requireCallerTerminal, run fails later (stdin has no raw mode), not with 2.
 test('a terminal without a console socket needs one on the caller\'s stdin, and --detach needs a console socket', () =>
   inSandbox((sb) => {
     const withTerminal = sb.bundle((c) => (c.process.terminal = true));
