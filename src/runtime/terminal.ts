@@ -87,7 +87,7 @@ export class ForegroundTerminal {
     this.pty.on('data', (chunk: Buffer) => process.stdout.write(chunk));
     process.on('exit', this.restore);
     process.stdin.setRawMode(true);
-    process.stdin.on('data', this.toPty);
+    process.stdin.on('data', this.toPty).on('error', this.callerHungUp);
   }
 
   /** Gives the pty the caller's size (the kernel tells its foreground process group with SIGWINCH). */
@@ -108,7 +108,7 @@ export class ForegroundTerminal {
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    process.stdin.off('data', this.toPty);
+    process.stdin.off('data', this.toPty).off('error', this.callerHungUp);
     process.stdin.pause();
     this.restore();
     process.off('exit', this.restore);
@@ -119,7 +119,15 @@ export class ForegroundTerminal {
     if (!this.pty.destroyed) this.pty.write(chunk);
   };
 
+  // EIO when the caller's terminal is gone: the process gets the SIGHUP that comes with it, and
+  // tsrun still waits for it and deletes the container, rather than dying of an unhandled error.
+  private readonly callerHungUp = (): void => {};
+
   private readonly restore = (): void => {
-    if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    try {
+      if (process.stdin.isTTY) process.stdin.setRawMode(false);
+    } catch {
+      // the caller's terminal is gone (EIO): nothing to restore
+    }
   };
 }
