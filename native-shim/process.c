@@ -39,6 +39,7 @@ static char *state_json = "";
 static uint32_t state_length;
 static char executable[4096];
 static unsigned long process_uid;
+static int has_terminal; /* the terminal step made a pty of ours the stdio */
 
 /* ---- hooks ---- */
 
@@ -254,6 +255,18 @@ static void terminal_step(struct reader *r)
 		close(slave);
 	if (ioctl(0, TIOCSCTTY, 0) < 0)
 		fail(errno, "make the pty the controlling terminal");
+	has_terminal = 1;
+}
+
+/*
+ * The pty was opened as root: give it to the process's user, or it could not change its own
+ * terminal's modes (stty). As runc does, only the owner changes: the group is devpts' gid= (tty)
+ * with mode 0620. EINVAL or EPERM (an id unmapped in a user namespace) leaves it as it is.
+ */
+static void give_terminal_to(uid_t uid)
+{
+	if (has_terminal && fchown(0, uid, (gid_t)-1) < 0 && errno != EINVAL && errno != EPERM)
+		fail(errno, "give the terminal to uid %u", uid);
 }
 
 /* ---- identity ---- */
@@ -270,6 +283,7 @@ static void identity_step(struct reader *r)
 	gid_t gid = (gid_t)gid_value;
 	char **groups = read_list(r);
 	process_uid = uid;
+	give_terminal_to(uid);
 	long long mask = read_int(r);
 	long long no_new_privs = read_int(r);
 	uint64_t bounding = read_u64(r), effective = read_u64(r), permitted = read_u64(r);

@@ -9,10 +9,12 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 /*
@@ -109,4 +111,81 @@ int tsrun_recv_fd(int socket)
 	int fd;
 	memcpy(&fd, CMSG_DATA(cmsg), sizeof(int));
 	return fd;
+}
+
+/*
+ * The size of the terminal on `fd` (the caller's, for a pty of tsrun's own) as rows << 16 | cols,
+ * or -errno.
+ */
+int tsrun_window_size(int fd)
+{
+	struct winsize size;
+	if (ioctl(fd, TIOCGWINSZ, &size) < 0)
+		return -errno;
+	return size.ws_row << 16 | size.ws_col;
+}
+
+/* Resize the pty whose master is `fd`; the kernel signals SIGWINCH to its foreground group. 0 or -errno. */
+int tsrun_set_window_size(int fd, int rows, int cols)
+{
+	struct winsize size = {.ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols};
+	return ioctl(fd, TIOCSWINSZ, &size) < 0 ? -errno : 0;
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static int write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+		if (n < 0) {
+			struct pollfd ready = {.fd = fd, .events = POLLOUT};
+			if (errno == EAGAIN)
+				poll(&ready, 1, -1);
+			else if (errno != EINTR)
+				return -errno;
+			continue;
+		}
+		buf += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/*
+ * Copy to `out` what a pty master still holds once its process has exited. Read until EIO: no
+ * process holds the other side any more and everything is read (libuv takes the first POLLHUP after
+ * a short read for the end, while the pty still moves data into its read buffer). One the process
+ * left in the background may hold it open: stop once nothing came for `quiet_ms`, or after `max_ms`.
+ * 0 or -errno.
+ */
+int tsrun_drain_pty(int master, int out, int quiet_ms, int max_ms)
+{
+	char buf[16384];
+	long long deadline = now_ms() + max_ms;
+	for (;;) {
+		long long left = deadline - now_ms();
+		if (left <= 0)
+			return 0;
+		struct pollfd ready = {.fd = master, .events = POLLIN};
+		int n = poll(&ready, 1, left < quiet_ms ? (int)left : quiet_ms);
+		if (n == 0)
+			return 0;
+		if (n < 0 && errno != EINTR)
+			return -errno;
+		if (n < 0)
+			continue;
+		ssize_t got = read(master, buf, sizeof(buf));
+		if (got == 0 || (got < 0 && errno == EIO))
+			return 0;
+		if (got < 0 && errno != EAGAIN && errno != EINTR)
+			return -errno;
+		if (got > 0 && write_all(out, buf, (size_t)got) < 0)
+			return -errno;
+	}
 }

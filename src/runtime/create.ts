@@ -25,6 +25,7 @@ import type { Runtime } from './context.ts';
 import { unmountHostMounts } from './delete.ts';
 import { capLastCap, hostFacts, listenFds } from './host.ts';
 import { hookState } from './state.ts';
+import type { TerminalListener } from './terminal.ts';
 
 export interface CreateOptions {
   id: string;
@@ -35,7 +36,15 @@ export interface CreateOptions {
   preserveFds?: number;
   /** the container's stdio when it is not this process's own (the library API) */
   stdio?: StdioFds;
+  /**
+   * `run` in the foreground: a process.terminal without --console-socket is a pty tsrun receives
+   * itself, on a socket in the container's state directory; its master is handed over here.
+   */
+  onTerminal?: (master: number) => void;
 }
+
+/** tsrun's own console socket in the state directory, while `run` waits for the pty */
+const CONSOLE_SOCKET = 'console.sock';
 
 export interface LoadedBundle {
   bundle: string;
@@ -70,7 +79,8 @@ export async function create(rt: Runtime, options: CreateOptions): Promise<Conta
     throw new TsrunError('ERR_USAGE', '--console-socket was given but process.terminal is false');
   }
   if (loaded.config.process?.terminal && !options.consoleSocket) {
-    throw new TsrunError('ERR_USAGE', 'process.terminal is true: --console-socket is required');
+    if (!options.onTerminal) throw new TsrunError('ERR_USAGE', 'process.terminal is true: --console-socket is required');
+    (await import('./terminal.ts')).requireCallerTerminal('run');
   }
   return withLock(rt.root, id, () => createLocked(rt, id, loaded, options));
 }
@@ -99,6 +109,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
   };
   let initPid = 0;
   const inherited = listenFds();
+  let terminal: TerminalListener | undefined;
   try {
     // Each write below comes before the step whose leftovers it lets a delete find, should this
     // process be killed there: the record before the cgroups, the cgroups before the init.
@@ -114,12 +125,15 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     if (frozen) throw new TsrunError('ERR_CGROUP', `container's cgroup ${frozen} is frozen (or its parent is): thaw it first`);
     if (record.cgroups.dirs.length) applyResources(record.cgroups.placements, config.linux?.resources);
 
+    if (config.process?.terminal && !options.consoleSocket) {
+      terminal = await (await import('./terminal.ts')).listenForTerminal(store.path(id, CONSOLE_SOCKET));
+    }
     const plan = buildPlan(config, {
       bundle,
       rootfs,
       startFifo: store.path(id, START_FIFO),
       startedFifo: store.path(id, STARTED_FIFO),
-      consoleSocket: options.consoleSocket && resolve(options.consoleSocket),
+      consoleSocket: terminal?.path ?? (options.consoleSocket && resolve(options.consoleSocket)),
       noPivot: options.noPivot ?? false,
       preserveFds: options.preserveFds ?? 0,
       listenFds: inherited,
@@ -159,10 +173,14 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     store.write(record);
     debug(`container ${id} created: init pid ${initPid}`);
     if (options.pidFile) writePidFile(options.pidFile, initPid);
+    // The init sent it in its terminal step, before it was ready.
+    if (terminal) options.onTerminal?.(await terminal.master);
     return record;
   } catch (err) {
     await undoCreate(rt, record, initPid, err);
     throw err;
+  } finally {
+    terminal?.close();
   }
 }
 

@@ -16,6 +16,7 @@ import type { Runtime } from './context.ts';
 import { writePidFile } from './create.ts';
 import { capLastCap, listenFds } from './host.ts';
 import { forwardSignalsTo } from './run.ts';
+import type { ForegroundTerminal } from './terminal.ts';
 
 export interface ExecOptions {
   id: string;
@@ -57,43 +58,63 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   if (status !== 'running' && status !== 'created' && status !== 'paused') throw new TsrunError('ERR_STATE', `cannot exec in container ${id}: it is ${status}, not running`);
   // Such a container is only chrooted in the host mount namespace; a process joining it would not be.
   if (!record.namespaces.includes('mount')) throw new TsrunError('ERR_NOT_SUPPORTED', `not supported: exec in container ${id}, which has no mount namespace`);
-  if (options.process.terminal && !options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: a terminal (--tty) needs --console-socket');
   if (!options.process.terminal && options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: --console-socket needs a terminal (--tty)');
+  // Without a console socket the pty is tsrun's own (terminal.ts), which a detached exec cannot keep.
+  const foreground = options.process.terminal === true && !options.consoleSocket;
+  if (foreground && options.detach) throw new TsrunError('ERR_USAGE', 'exec: a terminal (--tty) with --detach needs --console-socket');
+  const terminals = foreground ? await import('./terminal.ts') : undefined;
+  terminals?.requireCallerTerminal('exec');
 
   // The container's oom_score_adj, as runc gives it, unless the process sets its own: otherwise the
   // process would keep its caller's (a containerd shim runs at -998, nearly unkillable).
   const oomScoreAdj = options.process.oomScoreAdj ?? record.process?.oomScoreAdj;
   const cgroupDirs = subCgroupDirs(id, record.cgroups, options.subCgroups ?? new Map());
   const inherited = listenFds();
-  const plan = buildExecPlan(options.process, {
-    initPid: record.pid,
-    namespaces: record.namespaces,
-    consoleSocket: options.consoleSocket && resolve(options.consoleSocket),
-    capLastCap: capLastCap(),
-    listenFds: inherited,
-  });
-  const { spawnInit, waitForExit } = await import('../shim/index.ts');
-  const pid = await spawnInit(plan, { preserveFds: inherited + options.preserveFds }, {
-    // Not cloned into the cgroup: after joining the container's cgroup namespace, stage 0 would be
-    // outside its root, where the kernel refuses CLONE_INTO_CGROUP.
-    onStage0: (stage0) => {
-      joinCgroups(cgroupDirs, stage0);
-      // Set on stage 0 before it joins any namespace, through the host's /proc (runc's nsexec does the
-      // same): the container's /proc is the container's to change, and in a user namespace the
-      // process could not lower the value.
-      if (oomScoreAdj !== undefined) setOomScoreAdj(stage0, oomScoreAdj);
-    },
-    onCreateRuntime: () => Promise.reject(new TsrunError('ERR_SPAWN', 'exec: unexpected createRuntime request')),
-  });
-  debug(`exec in container ${id}: pid ${pid}`);
-  if (options.pidFile) writePidFile(options.pidFile, pid);
-  if (options.detach) return 0;
-  const stopForwarding = forwardSignalsTo(pid);
+  // Sized from the start: the process may ask before the master reaches this side.
+  const processWithSize = foreground ? { ...options.process, consoleSize: terminals?.callerWindowSize() ?? options.process.consoleSize } : options.process;
+  const listener = await terminals?.listenForTerminal(rt.store.path(id, `console-exec-${process.pid}.sock`));
+  let terminal: ForegroundTerminal | undefined;
+  let pid: number;
   try {
-    const { exitCode, signal } = await waitForExit(pid);
-    return signal ? 128 + signal : (exitCode ?? 0);
+    const plan = buildExecPlan(processWithSize, {
+      initPid: record.pid,
+      namespaces: record.namespaces,
+      consoleSocket: listener?.path ?? (options.consoleSocket && resolve(options.consoleSocket)),
+      capLastCap: capLastCap(),
+      listenFds: inherited,
+    });
+    const { spawnInit } = await import('../shim/index.ts');
+    pid = await spawnInit(plan, { preserveFds: inherited + options.preserveFds }, {
+      // Not cloned into the cgroup: after joining the container's cgroup namespace, stage 0 would be
+      // outside its root, where the kernel refuses CLONE_INTO_CGROUP.
+      onStage0: (stage0) => {
+        joinCgroups(cgroupDirs, stage0);
+        // Set on stage 0 before it joins any namespace, through the host's /proc (runc's nsexec does
+        // the same): the container's /proc is the container's to change, and in a user namespace the
+        // process could not lower the value.
+        if (oomScoreAdj !== undefined) setOomScoreAdj(stage0, oomScoreAdj);
+      },
+      onCreateRuntime: () => Promise.reject(new TsrunError('ERR_SPAWN', 'exec: unexpected createRuntime request')),
+    });
+    debug(`exec in container ${id}: pid ${pid}`);
+    if (listener && terminals) terminal = new terminals.ForegroundTerminal(await listener.master);
   } finally {
-    stopForwarding();
+    listener?.close();
+  }
+  try {
+    if (options.pidFile) writePidFile(options.pidFile, pid);
+    if (options.detach) return 0;
+    const { waitForExit } = await import('../shim/index.ts');
+    const stopForwarding = forwardSignalsTo(pid, terminal?.resize);
+    try {
+      const { exitCode, signal } = await waitForExit(pid);
+      terminal?.drain();
+      return signal ? 128 + signal : (exitCode ?? 0);
+    } finally {
+      stopForwarding();
+    }
+  } finally {
+    terminal?.close();
   }
 }
 

@@ -13,6 +13,12 @@ export interface ShimLibrary {
   mountIds(path: string, ids: Buffer): number;
   /** detach the topmost mount at a directory only if it has the ids `expected` (as mountIds; a 0 second id is not compared); 0, -ESTALE or -errno */
   unmountMount(path: string, expected: Buffer): number;
+  /** the size of the terminal on fd, or -errno */
+  windowSize(fd: number): { rows: number; cols: number } | number;
+  /** resize the pty whose master is fd (its foreground group gets SIGWINCH); 0 or -errno */
+  setWindowSize(fd: number, rows: number, cols: number): number;
+  /** copy what a pty master still holds to out, until EIO or quiet for quietMs, at most maxMs; 0 or -errno */
+  drainPty(master: number, out: number, quietMs: number, maxMs: number): number;
   /** load a cgroup device program (struct bpf_insn[]) and attach it to a cgroup2 directory, replacing older ones; 0 or -errno */
   attachDeviceProgram(cgroupDir: string, program: Buffer, log: Buffer): number;
 }
@@ -27,6 +33,9 @@ export function shimLibrary(): ShimLibrary {
   const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
   const mountIds = lib.func('int tsrun_mount_ids(const char *path, void *ids)');
   const unmountMount = lib.func('int tsrun_unmount_mount(const char *path, const void *expected)');
+  const windowSize = lib.func('int tsrun_window_size(int fd)');
+  const setWindowSize = lib.func('int tsrun_set_window_size(int fd, int rows, int cols)');
+  const drainPty = lib.func('int tsrun_drain_pty(int master, int out, int quiet_ms, int max_ms)');
   const attachDeviceProgram = lib.func('int tsrun_attach_device_program(const char *path, const void *insns, int count, void *log, int logSize)');
   library = {
     // .async runs the blocking waitpid on a worker thread, keeping the event loop free for signals.
@@ -36,6 +45,12 @@ export function shimLibrary(): ShimLibrary {
       new Promise((resolve, reject) => receiveFd.async(socket, (err: unknown, fd: number) => (err ? reject(err) : resolve(fd)))),
     mountIds: (path, ids) => mountIds(path, ids),
     unmountMount: (path, expected) => unmountMount(path, expected),
+    windowSize: (fd) => {
+      const size: number = windowSize(fd);
+      return size < 0 ? size : { rows: size >>> 16, cols: size & 0xffff };
+    },
+    setWindowSize: (fd, rows, cols) => setWindowSize(fd, rows, cols),
+    drainPty: (master, out, quietMs, maxMs) => drainPty(master, out, quietMs, maxMs),
     attachDeviceProgram: (dir, program, log) => attachDeviceProgram(dir, program, program.length / 8, log, log.length),
   };
   return library;
