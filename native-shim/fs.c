@@ -71,15 +71,20 @@ static int open_in_root_depth(const char *path, enum kind kind, int depth);
  */
 static int create_symlink_target(int dir, const char *parent, const char *name, enum kind kind, int depth)
 {
-	char target[4096], joined[8192];
-	ssize_t n = readlinkat(dir, name, target, sizeof(target) - 1);
+	char target[4096], joined[4096];
+	ssize_t n = readlinkat(dir, name, target, sizeof(target));
 	if (n < 0)
 		return -1;
+	if ((size_t)n >= sizeof(target)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	target[n] = '\0';
-	if (target[0] == '/')
-		snprintf(joined, sizeof(joined), "%s", target);
-	else
-		snprintf(joined, sizeof(joined), "%s/%s", parent, target);
+	int len = target[0] == '/' ? snprintf(joined, sizeof(joined), "%s", target) : snprintf(joined, sizeof(joined), "%s/%s", parent, target);
+	if (len < 0 || (size_t)len >= sizeof(joined)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
 	return open_in_root_depth(joined, kind, depth + 1);
 }
 
@@ -276,8 +281,8 @@ static void host_path(int fd, char out[4096])
 {
 	char link[32];
 	snprintf(link, sizeof(link), "/proc/self/fd/%d", fd);
-	ssize_t n = readlink(link, out, 4095);
-	out[n > 0 && out[0] == '/' ? n : 0] = '\0';
+	ssize_t n = readlink(link, out, 4096);
+	out[n > 0 && n < 4096 && out[0] == '/' ? n : 0] = '\0'; /* a longer path is unknown, not cut */
 }
 
 /* Where a resolved object lies in the container: "/proc/meminfo" for <rootfs>/proc/meminfo, "" if unknown. */
@@ -418,15 +423,20 @@ static int new_filesystem(const char *fstype, const char *source, unsigned long 
 	for (size_t i = 0; ok && i < sizeof(sb_flags) / sizeof(sb_flags[0]); i++)
 		if (flags & sb_flags[i].ms)
 			ok = syscall(SYS_fsconfig, fs, FSCONFIG_SET_FLAG, sb_flags[i].name, NULL, 0) == 0;
-	/* the data string, split as the kernel splits it for mount(2): "key=value" or "flag", by commas */
-	char options[4096];
-	snprintf(options, sizeof(options), "%s", data);
+	/*
+	 * the data string, split as the kernel splits it for mount(2): "key=value" or "flag", by commas;
+	 * a copy allocated to fit (validation holds the data to a page, as mount(2) would), never cut
+	 */
+	char *options = strdup(data);
+	if (!options)
+		fail(ENOMEM, "allocate");
 	for (char *save, *option = strtok_r(options, ",", &save); ok && option; option = strtok_r(NULL, ",", &save)) {
 		char *value = strchr(option, '=');
 		if (value)
 			*value++ = '\0';
 		ok = syscall(SYS_fsconfig, fs, value ? FSCONFIG_SET_STRING : FSCONFIG_SET_FLAG, option, value, 0) == 0;
 	}
+	free(options); /* keeps errno */
 	if (ok)
 		ok = syscall(SYS_fsconfig, fs, FSCONFIG_CMD_CREATE, NULL, NULL, 0) == 0;
 	int tree = ok ? (int)syscall(SYS_fsmount, fs, FSMOUNT_CLOEXEC, (unsigned int)mount_attributes(flags)) : -1;

@@ -283,7 +283,9 @@ static void unshare_time(struct reader *r)
 		const char *clock = read_token(r);
 		long long secs = read_int(r), nanosecs = read_int(r);
 		char line[96];
-		snprintf(line, sizeof(line), "%s %lld %lld", clock, secs, nanosecs);
+		int n = snprintf(line, sizeof(line), "%s %lld %lld", clock, secs, nanosecs);
+		if (n < 0 || (size_t)n >= sizeof(line))
+			fail(E2BIG, "linux.timeOffsets: offset of %.32s too long", clock);
 		write_text(host_proc, "self/timens_offsets", line);
 	}
 }
@@ -324,17 +326,20 @@ static void write_id_map(pid_t pid, const char *file, const char *map)
 /* Run newuidmap or newgidmap <pid> <inside outside count>...; they check /etc/subuid and subgid. */
 static void run_id_helper(const char *helper, pid_t pid, const char *map)
 {
-	char copy[4096], pid_text[16], *argv[3 + 3 * 64 + 1];
-	int argc = 0;
+	/* allocated to fit: every word of the map is an argument (validation bounds the map to a page) */
+	char pid_text[16], *copy = strdup(map);
+	size_t words = 0;
+	for (const char *p = map; *p; p++)
+		words += (p == map || p[-1] == ' ' || p[-1] == '\n') && *p != ' ' && *p != '\n';
+	char **argv = calloc(words + 3, sizeof(char *));
+	if (!copy || !argv)
+		fail(ENOMEM, "allocate");
+	size_t argc = 0;
 	snprintf(pid_text, sizeof(pid_text), "%d", pid);
-	snprintf(copy, sizeof(copy), "%s", map);
 	argv[argc++] = (char *)helper;
 	argv[argc++] = pid_text;
-	for (char *save = NULL, *word = strtok_r(copy, " \n", &save); word; word = strtok_r(NULL, " \n", &save)) {
-		if (argc == (int)(sizeof(argv) / sizeof(argv[0])) - 1)
-			fail(E2BIG, "%s: too many mappings", helper);
+	for (char *save = NULL, *word = strtok_r(copy, " \n", &save); word && argc < words + 2; word = strtok_r(NULL, " \n", &save))
 		argv[argc++] = word;
-	}
 	argv[argc] = NULL;
 	pid_t child = fork();
 	if (child < 0)
@@ -350,6 +355,8 @@ static void run_id_helper(const char *helper, pid_t pid, const char *map)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fail(EPERM, "%s %s failed (exit %d): is it installed (uidmap package), and does /etc/sub%cid grant these ids?",
 		     helper, map, WIFEXITED(status) ? WEXITSTATUS(status) : -1, helper[3] == 'u' ? 'u' : 'g');
+	free(argv);
+	free(copy);
 }
 
 static void write_id_maps(pid_t pid, const char *uid_map, const char *gid_map, const char *mapper)

@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <grp.h>
+#include <limits.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/prctl.h>
@@ -37,7 +38,7 @@ extern int start_fd, console_fd, first_private_fd;
 
 static char *state_json = "";
 static uint32_t state_length;
-static char executable[4096];
+static char *executable; /* allocated: a path of any length the kernel takes */
 static unsigned long process_uid;
 static int has_terminal; /* the terminal step made a pty of ours the stdio */
 
@@ -300,7 +301,12 @@ static void identity_step(struct reader *r)
 	size_t ngroups = 0;
 	while (groups[ngroups])
 		ngroups++;
-	gid_t gids[ngroups + 1];
+	/* validation holds additionalGids to NGROUPS_MAX too; the array is on the heap, never sized by the config on the stack */
+	if (ngroups > NGROUPS_MAX)
+		fail(E2BIG, "process.user.additionalGids: %zu groups, more than the kernel's %d (NGROUPS_MAX)", ngroups, NGROUPS_MAX);
+	gid_t *gids = calloc(ngroups + 1, sizeof(gid_t));
+	if (!gids)
+		fail(ENOMEM, "allocate");
 	for (size_t i = 0; i < ngroups; i++) {
 		char *end;
 		errno = 0;
@@ -311,6 +317,7 @@ static void identity_step(struct reader *r)
 	}
 	if (setgroups(ngroups, gids) < 0 && !(errno == EPERM && ngroups == 0))
 		fail(errno, "setgroups");
+	free(gids);
 	free(groups);
 	if (prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
 		fail(errno, "keep capabilities");
@@ -367,23 +374,27 @@ static void find_executable(struct reader *r)
 	if (!args[0] || !*args[0])
 		fail(EINVAL, "process.args is empty");
 	if (strchr(args[0], '/')) {
-		snprintf(executable, sizeof(executable), "%s", args[0]);
+		if (!(executable = strdup(args[0])))
+			fail(ENOMEM, "allocate");
 		if (!is_executable(executable))
 			fail(errno, "exec: \"%s\"", args[0]);
 	} else {
+		/* allocated to fit: a long PATH or program name is the kernel's to refuse (ENAMETOOLONG), never cut */
 		const char *path = env_value(env, "PATH");
-		char dirs[4096];
-		snprintf(dirs, sizeof(dirs), "%s", path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
-		executable[0] = '\0';
-		for (char *save, *dir = strtok_r(dirs, ":", &save); dir; dir = strtok_r(NULL, ":", &save)) {
-			char candidate[4096];
-			snprintf(candidate, sizeof(candidate), "%s/%s", *dir ? dir : ".", args[0]);
-			if (is_executable(candidate)) {
-				snprintf(executable, sizeof(executable), "%s", candidate);
-				break;
-			}
+		char *dirs = strdup(path ? path : "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin");
+		if (!dirs)
+			fail(ENOMEM, "allocate");
+		for (char *save, *dir = strtok_r(dirs, ":", &save); dir && !executable; dir = strtok_r(NULL, ":", &save)) {
+			char *candidate;
+			if (asprintf(&candidate, "%s/%s", *dir ? dir : ".", args[0]) < 0)
+				fail(ENOMEM, "allocate");
+			if (is_executable(candidate))
+				executable = candidate;
+			else
+				free(candidate);
 		}
-		if (!executable[0])
+		free(dirs);
+		if (!executable)
 			fail(ENOENT, "exec: \"%s\": executable file not found in $PATH", args[0]);
 	}
 	free(args);
@@ -409,15 +420,17 @@ static char **with_home(char **env)
 {
 	if (env_value(env, "HOME"))
 		return env;
-	static char home[4200] = "HOME=/";
+	char *home = "HOME=/";
 	/* only a regular file: a fifo planted at /etc/passwd must not hang the start */
 	int fd = open("/etc/passwd", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
 	struct stat st;
 	FILE *passwd = fd >= 0 && fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? fdopen(fd, "r") : NULL;
 	if (!passwd && fd >= 0)
 		close(fd);
-	char line[4096];
-	while (passwd && fgets(line, sizeof(line), passwd)) {
+	/* getline: a long line of the image's passwd is one line, not several (its tail read as an entry) */
+	char *line = NULL;
+	size_t line_size = 0;
+	while (passwd && getline(&line, &line_size, passwd) > 0) {
 		char *fields[7] = {0};
 		/* name:password:uid:gid:gecos:home:shell, the gecos field may be empty */
 		int i = 0;
@@ -432,10 +445,12 @@ static char **with_home(char **env)
 			}
 		}
 		if (i >= 6 && fields[2][0] && strtoul(fields[2], NULL, 10) == process_uid && fields[5][0]) {
-			snprintf(home, sizeof(home), "HOME=%s", fields[5]);
+			if (asprintf(&home, "HOME=%s", fields[5]) < 0)
+				fail(ENOMEM, "allocate");
 			break;
 		}
 	}
+	free(line);
 	if (passwd)
 		fclose(passwd);
 	size_t count = 0;
@@ -460,6 +475,8 @@ static void exec_step(struct reader *r)
 		if (flags >= 0 && (flags & O_NONBLOCK))
 			fcntl(fd, F_SETFL, flags & ~O_NONBLOCK);
 	}
+	if (!executable)
+		fail(EINVAL, "malformed plan: exec without findExecutable");
 	if (sync_fd >= 0)
 		send_line("exec"); /* no waitStart (an exec plan): the socket closes with the execve */
 	execve(executable, args, env);
@@ -468,9 +485,12 @@ static void exec_step(struct reader *r)
 
 static void sysctl_step(const char *key, const char *value)
 {
-	char path[512];
+	char path[PATH_MAX];
 	/* The key is dotted; a dot inside a component (an interface name like eth0.1) is written as '/'. */
 	int n = snprintf(path, sizeof(path), "/proc/sys/%s", key);
+	/* validation refuses such keys (linux.sysctl); the loop below must never walk past the buffer */
+	if (n < 0 || (size_t)n >= sizeof(path))
+		fail(ENAMETOOLONG, "sysctl %.64s...: the key is too long for a path under /proc/sys", key);
 	for (char *p = path + 10; p < path + n; p++)
 		*p = *p == '.' ? '/' : *p == '/' ? '.' : *p;
 	if (strstr(path + 9, "/.") || path[n - 1] == '/')
@@ -564,9 +584,10 @@ void run_container_step(const char *op, struct reader *r)
 		 * A cwd the root cannot reach (a descriptor of the host's through /proc/self/fd/N) has no
 		 * path from the root: getcwd fails with ENOENT. Never start the program there.
 		 */
-		char cwd[4096];
-		if (!getcwd(cwd, sizeof(cwd)))
+		char *cwd = getcwd(NULL, 0); /* allocated to fit: a deep cwd is no error */
+		if (!cwd)
 			fail(errno == ENOENT ? EPERM : errno, "chdir %s: the directory is outside the container", path);
+		free(cwd);
 	} else if (strcmp(op, "findExecutable") == 0) {
 		find_executable(r);
 	} else if (strcmp(op, "waitStart") == 0) {

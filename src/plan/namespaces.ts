@@ -67,7 +67,7 @@ export function planNamespaces(config: Spec, host: { uid: number; gid: number })
   return ns;
 }
 
-function idMap(mappings: IdMapping[]): string {
+export function idMap(mappings: IdMapping[]): string {
   return mappings.map((m) => `${m.containerID} ${m.hostID} ${m.size}\n`).join('');
 }
 

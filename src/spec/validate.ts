@@ -4,9 +4,12 @@
 // each with its JSON path.
 import { posix } from 'node:path';
 import { TsrunError } from '../errors.ts';
+import { parseMountOptions } from '../plan/mount-options.ts';
+import { isBind } from '../plan/mounts.ts';
+import { idMap } from '../plan/namespaces.ts';
 import { validate as validateSchema, type ValidationError } from './generated/config.js';
 import { joinPath as join, quote } from './quote.ts';
-import type { Spec } from './types.ts';
+import type { Mount, Spec } from './types.ts';
 import { unsupportedPaths } from './unsupported.ts';
 
 /**
@@ -338,7 +341,7 @@ export function semanticProblems(config: Spec, host?: HostFacts): Problem[] {
     const message = procMountProblem(obj(entry));
     if (message) problem(`mounts[${i}].destination`, message);
   });
-  problems.push(...nulProblems(config), ...pathLengthProblems(config));
+  problems.push(...nulProblems(config), ...pathLengthProblems(config), ...kernelLimitProblems(config));
   return problems;
 }
 
@@ -386,6 +389,78 @@ function pathLengthProblems(config: Spec): Problem[] {
     }
   }
   return problems;
+}
+
+/** The bytes of one page: what mount(2) copies of its data, and what a uid_map or gid_map write may hold, NUL included. */
+const PAGE_SIZE = 4096;
+/** NAME_MAX: the longest file name. */
+const NAME_MAX = 255;
+/** HOST_NAME_MAX, also the longest NIS domain name (__NEW_UTS_LEN). */
+const HOST_NAME_MAX = 64;
+/** NGROUPS_MAX: the most supplementary groups setgroups(2) takes. */
+const NGROUPS_MAX = 65536;
+/** The most lines a uid_map or gid_map takes (UID_GID_MAP_MAX_EXTENTS, Linux 4.15 on). */
+const MAX_ID_MAP_LINES = 340;
+const PROC_SYS = '/proc/sys/';
+
+/**
+ * Values the kernel (or the init's copy of them) has a limit for: refused here, naming the field,
+ * rather than cut or failing half-way through create.
+ */
+function kernelLimitProblems(config: Spec): Problem[] {
+  const problems: Problem[] = [];
+  const problem = (path: string, message: string) => problems.push({ path, message });
+  const bytes = (value: string) => Buffer.byteLength(value);
+
+  for (const field of ['hostname', 'domainname'] as const) {
+    const value = config[field];
+    if (typeof value === 'string' && bytes(value) > HOST_NAME_MAX) problem(field, `is ${bytes(value)} bytes long: the kernel takes at most ${HOST_NAME_MAX} (HOST_NAME_MAX)`);
+  }
+  const gids = obj(obj(config.process).user).additionalGids;
+  if (Array.isArray(gids) && gids.length > NGROUPS_MAX) problem('process.user.additionalGids', `has ${gids.length} groups: the kernel takes at most ${NGROUPS_MAX} (NGROUPS_MAX)`);
+
+  const linux = obj(config.linux);
+  for (const field of ['uidMappings', 'gidMappings'] as const) {
+    const mappings = arr(linux[field]);
+    const wellFormed = mappings.every((m) => ['containerID', 'hostID', 'size'].every((k) => isInteger(obj(m)[k])));
+    const text = wellFormed ? idMap(mappings as never) : '';
+    if (mappings.length > MAX_ID_MAP_LINES) problem(`linux.${field}`, `has ${mappings.length} mappings: the kernel takes at most ${MAX_ID_MAP_LINES}`);
+    else if (bytes(text) >= PAGE_SIZE) problem(`linux.${field}`, `takes ${bytes(text)} bytes as ${field === 'uidMappings' ? 'uid_map' : 'gid_map'}: the kernel takes less than one page (${PAGE_SIZE} bytes)`);
+  }
+
+  for (const key of Object.keys(obj(linux.sysctl))) {
+    const message = key.includes('\0') ? undefined : sysctlKeyProblem(canonicalSysctl(key));
+    if (message) problem(join('linux.sysctl', key), message);
+  }
+
+  arr(config.mounts).forEach((entry, i) => {
+    const mount = obj(entry);
+    const options = mount.options;
+    if (!Array.isArray(options) || !options.every((o) => typeof o === 'string') || isBind(mount as unknown as Mount)) return;
+    let data: string;
+    try {
+      data = parseMountOptions(options, `mounts[${i}].options`).data.join(',');
+    } catch {
+      return; // an option tsrun does not implement: checkSupported names it
+    }
+    if (bytes(data) >= PAGE_SIZE) problem(`mounts[${i}].options`, `the filesystem options (${bytes(data)} bytes joined with ",") must be shorter than one page (${PAGE_SIZE} bytes), as for mount(2)`);
+  });
+  return problems;
+}
+
+/**
+ * A sysctl key names a file under /proc/sys, one dot-separated component per directory: the init
+ * writes /proc/sys/<key with dots as slashes> (and a '/' of the key as a '.' inside a component).
+ */
+function sysctlKeyProblem(key: string): string | undefined {
+  const most = PATH_MAX - 1 - PROC_SYS.length;
+  if (Buffer.byteLength(key) > most) return `is ${Buffer.byteLength(key)} bytes long: a sysctl key must be at most ${most} bytes, for ${PROC_SYS}<key> to be shorter than ${PATH_MAX} bytes (PATH_MAX)`;
+  for (const component of key.split('.')) {
+    if (component === '') return 'has an empty component: each part between dots names a directory or file under /proc/sys';
+    if (component.startsWith('/')) return `has a component starting with "." (${quote(component.replace(/\//g, '.'))}): it names no file under /proc/sys`;
+    if (Buffer.byteLength(component) > NAME_MAX) return `has a component of ${Buffer.byteLength(component)} bytes: a file name is at most ${NAME_MAX} bytes (NAME_MAX)`;
+  }
+  return undefined;
 }
 
 /** The values of a field pattern ("mounts[].source", "hooks.*[].path") with their paths and last keys. */

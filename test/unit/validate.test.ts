@@ -603,6 +603,82 @@ test('found by the fuzzer: a path longer than PATH_MAX is refused at its field, 
   assert.equal(problemLines({ ...config, mounts: [], hooks: {} }), []);
 });
 
+// ---- kernel limits: each value is refused at its field one byte (or item) beyond what the kernel or
+// the init takes, and accepted at the limit. Each rule was removed once: its refusal went missing.
+
+test('kernel limits: a sysctl key fits under /proc/sys in PATH_MAX, each component in NAME_MAX, none empty', () => {
+  const config = base();
+  const atLimit = `net.${'a'.repeat(255)}.${'b.'.repeat(1912)}c`; // 4085 bytes: "/proc/sys/" + key is 4095
+  assert.is(Buffer.byteLength(atLimit), 4085);
+  config.linux!.sysctl = { [atLimit]: '1', [`net/${'x'.repeat(255)}`]: '1' };
+  assert.equal(problemLines(config), []);
+  // the finding: "net." and 400 "a." segments overflowed the init's 512-byte path
+  const finding = `net.${'a.'.repeat(400)}`;
+  const tooLong = `${atLimit}d`;
+  const longComponent = `net.${'a'.repeat(256)}`;
+  config.linux!.sysctl = { [finding]: '1', [tooLong]: '1', [longComponent]: '1', 'net..ipv4': '1', 'net/../kernel/x': '1' };
+  assert.equal(configProblems(config).map((p) => [p.path, p.message]), [
+    [`linux.sysctl["${finding}"]`, 'has an empty component: each part between dots names a directory or file under /proc/sys'],
+    [`linux.sysctl["${tooLong}"]`, 'is 4086 bytes long: a sysctl key must be at most 4085 bytes, for /proc/sys/<key> to be shorter than 4096 bytes (PATH_MAX)'],
+    [`linux.sysctl["${longComponent}"]`, 'has a component of 256 bytes: a file name is at most 255 bytes (NAME_MAX)'],
+    ['linux.sysctl["net..ipv4"]', 'has an empty component: each part between dots names a directory or file under /proc/sys'],
+    ['linux.sysctl["net/../kernel/x"]', 'has a component starting with "." (".."): it names no file under /proc/sys'],
+  ]);
+});
+
+test('kernel limits: the filesystem data of a mount is shorter than a page, as mount(2) takes it', () => {
+  const config = base();
+  const tmpfs = config.mounts!.findIndex((m) => m.type === 'tmpfs');
+  // "size=..." and the rest joined with "," is the data; flags and propagation options are not
+  const data = (length: number) => ['nosuid', `size=${'1'.repeat(length - 5 - 9)}`, 'rprivate', 'mode=755'];
+  assert.is(data(4095).filter((o) => o.includes('=')).join(',').length, 4095);
+  config.mounts![tmpfs].options = data(4095);
+  assert.equal(problemLines(config), []);
+  config.mounts![tmpfs].options = data(4096);
+  assert.equal(problemLines(config), [`mounts[${tmpfs}].options: the filesystem options (4096 bytes joined with ",") must be shorter than one page (4096 bytes), as for mount(2)`]);
+  // a bind mount has no filesystem data: whatever else its options hold is ignored, as by the kernel
+  config.mounts![tmpfs] = { destination: '/data', type: 'bind', source: '/tmp', options: ['rbind', 'x'.repeat(5000)] };
+  assert.equal(problemLines(config), []);
+});
+
+test('kernel limits: a uid or gid map is at most 340 lines and shorter than a page', () => {
+  const config = base();
+  config.linux!.namespaces!.push({ type: 'user' });
+  const lines = (count: number) => Array.from({ length: count }, (_, i) => ({ containerID: i, hostID: i, size: 1 }));
+  config.linux!.uidMappings = lines(340);
+  config.linux!.gidMappings = lines(340);
+  assert.equal(problemLines(config), []);
+  config.linux!.uidMappings = lines(341);
+  assert.equal(problemLines(config), ['linux.uidMappings: has 341 mappings: the kernel takes at most 340']);
+  // 123 lines of 33 bytes ("1000000000 1000000000 1000000000\n") and two of 18: 4095 bytes
+  const wide = (last: number) => [
+    ...Array.from({ length: 123 }, () => ({ containerID: 1000000000, hostID: 1000000000, size: 1000000000 })),
+    { containerID: 1000000, hostID: 1000000, size: 1 },
+    { containerID: last, hostID: 1000000, size: 1 },
+  ];
+  config.linux!.uidMappings = lines(1);
+  config.linux!.gidMappings = wide(1000000);
+  assert.equal(problemLines(config), []);
+  config.linux!.gidMappings = wide(10000000);
+  assert.equal(problemLines(config), ['linux.gidMappings: takes 4096 bytes as gid_map: the kernel takes less than one page (4096 bytes)']);
+});
+
+test('kernel limits: hostname and domainname of at most 64 bytes, at most 65536 additionalGids', () => {
+  const config = base();
+  config.hostname = 'h'.repeat(64);
+  config.domainname = 'é'.repeat(32);
+  config.process!.user.additionalGids = Array.from({ length: 65536 }, (_, i) => i);
+  assert.equal(problemLines(config), []);
+  config.hostname = 'h'.repeat(65);
+  config.domainname = `${'é'.repeat(32)}x`;
+  config.process!.user.additionalGids.push(1);
+  assert.equal(problemLines(config), [
+    'hostname: is 65 bytes long: the kernel takes at most 64 (HOST_NAME_MAX)',
+    'domainname: is 65 bytes long: the kernel takes at most 64 (HOST_NAME_MAX)',
+    'process.user.additionalGids: has 65537 groups: the kernel takes at most 65536 (NGROUPS_MAX)',
+  ]);
+});
+
 test('found by the fuzzer: nothing more is said inside a field the schema refused', () => {
   const config = base();
   (config.mounts![0] as unknown as { options: unknown }).options = [[[['/nul\0byte']]]];
