@@ -4,6 +4,7 @@
 // that line alone: its warnings are held until exit and dropped if an error comes. With a log
 // file nothing but errors goes to stderr, which may be the container's own stderr (create).
 import { appendFileSync } from 'node:fs';
+import { openForAppend } from './files.ts';
 
 export type LogFormat = 'text' | 'json';
 export type Level = 'debug' | 'info' | 'warning' | 'error';
@@ -16,8 +17,11 @@ export interface LogOptions {
 
 let options: LogOptions = { format: 'text', debug: false };
 let heldWarnings: string[] = [];
+let logFd = -1;
 
+/** Opened once, like runc does, refusing a symlink at the path (see files.ts). */
 export function configureLog(next: LogOptions): void {
+  if (next.file) logFd = openForAppend(next.file, '--log');
   options = next;
   if (next.file && next.format === 'json') process.once('exit', () => heldWarnings.forEach(append));
 }
@@ -44,7 +48,7 @@ export function log(level: Level, msg: string): void {
 
 function append(line: string): void {
   try {
-    appendFileSync(options.file!, line + '\n');
+    appendFileSync(logFd, line + '\n');
   } catch {
     // Logging must never turn a result into a failure.
   }

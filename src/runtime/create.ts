@@ -1,12 +1,13 @@
 // `create`: validate everything, then claim the id, make the cgroup, spawn the init and leave it
 // waiting on the start fifo. On any failure everything made so far is undone, in reverse.
-import { realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, cgroupsToJoin } from '../cgroups/manager.ts';
 import { applyResources } from '../cgroups/resources.ts';
 import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
+import { replaceFile } from '../files.ts';
 import { warn } from '../log.ts';
 import { buildPlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
@@ -198,15 +199,7 @@ const clonedInto = (plan: Plan): string | undefined => plan.host.flatMap((s) => 
 
 /** The pid without a trailing newline (containerd's parser rejects one), written atomically. */
 export function writePidFile(path: string, pid: number): void {
-  const file = resolve(path);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, String(pid));
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw systemError(`write pid file ${file}`, err);
-  }
+  replaceFile(path, String(pid), 'pid file');
 }
 
 function kindOf(path: string): 'dir' | 'file' | 'missing' {

@@ -1,0 +1,59 @@
+// Files tsrun writes where its caller says (--pid-file, --log). Such a directory may be writable by
+// a user who plants symlinks at the names tsrun is about to write, hoping that tsrun (as root)
+// writes through them: so nothing here follows a symlink, and a temporary file has a name that
+// cannot be guessed and is only ever created new.
+import { randomBytes } from 'node:crypto';
+import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { TsrunError, systemError } from './errors.ts';
+
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND } = constants;
+
+/**
+ * Replaces `path` with a new file holding `data`, atomically: written aside under a random name
+ * (O_EXCL|O_NOFOLLOW: never an existing file or symlink) and renamed over `path`, which replaces a
+ * symlink there instead of following it. `what` names the file in errors ("pid file").
+ */
+export function replaceFile(path: string, data: string, what: string): void {
+  const file = resolve(path);
+  let tmp = '';
+  let fd = -1;
+  try {
+    for (let attempt = 1; fd < 0; attempt++) {
+      tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+      try {
+        fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o666);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 10) throw err;
+      }
+    }
+    writeSync(fd, data);
+    renameSync(tmp, file);
+    // Whoever can write the directory could have swapped the temporary file for a symlink of theirs.
+    if (!isStill(fd, file)) throw new TsrunError('ERR_SYSTEM', `write ${what} ${file}: it was replaced while being written`);
+  } catch (err) {
+    if (fd >= 0) rmSync(tmp, { force: true });
+    throw err instanceof TsrunError ? err : systemError(`write ${what} ${file}`, err);
+  } finally {
+    if (fd >= 0) closeSync(fd);
+  }
+}
+
+/** Opens `path` to append to it, creating it; a symlink there is refused, naming `flag`. */
+export function openForAppend(path: string, flag: string): number {
+  try {
+    return openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o666);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
+      throw new TsrunError('ERR_USAGE', `${flag} ${path} is a symbolic link: tsrun does not write through one, give the file it points to`);
+    }
+    throw systemError(`${flag} ${path}`, err, 'ERR_USAGE');
+  }
+}
+
+/** Is the open file `fd` still the one at `path` (not followed)? */
+export function isStill(fd: number, path: string): boolean {
+  const opened = fstatSync(fd);
+  const current = lstatSync(path, { throwIfNoEntry: false });
+  return current !== undefined && current.ino === opened.ino && current.dev === opened.dev;
+}
