@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <poll.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
 #include <sys/syscall.h>
@@ -27,6 +28,19 @@ int tsrun_wait_exit(int pid)
 			return -errno;
 	}
 	return status;
+}
+
+/*
+ * flock(2) on a descriptor the runtime opened (the per-container lock file in the state root).
+ * Returns 0 or -errno (-EWOULDBLOCK with LOCK_NB while another open file holds the lock).
+ */
+int tsrun_flock(int fd, int operation)
+{
+	while (flock(fd, operation) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
 }
 
 /*

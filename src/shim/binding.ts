@@ -11,6 +11,8 @@ export interface ShimLibrary {
   receiveFd(socket: number): Promise<number>;
   /** detach the mount at `relative` below `root`, resolved with no symlink followed and not leaving `root`; 0 or -errno */
   unmountBeneath(root: string, relative: string): number;
+  /** flock(2) on a descriptor: 0 or -errno */
+  flock(fd: number, operation: number): number;
   /** load a cgroup device program (struct bpf_insn[]) and attach it to a cgroup2 directory, replacing older ones; 0 or -errno */
   attachDeviceProgram(cgroupDir: string, program: Buffer, log: Buffer): number;
 }
@@ -24,6 +26,7 @@ export function shimLibrary(): ShimLibrary {
   const waitExit = lib.func('int tsrun_wait_exit(int pid)');
   const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
   const unmountBeneath = lib.func('int tsrun_unmount_beneath(const char *root, const char *relative)');
+  const flock = lib.func('int tsrun_flock(int fd, int operation)');
   const attachDeviceProgram = lib.func('int tsrun_attach_device_program(const char *path, const void *insns, int count, void *log, int logSize)');
   library = {
     // .async runs the blocking waitpid on a worker thread, keeping the event loop free for signals.
@@ -32,6 +35,7 @@ export function shimLibrary(): ShimLibrary {
     receiveFd: (socket) =>
       new Promise((resolve, reject) => receiveFd.async(socket, (err: unknown, fd: number) => (err ? reject(err) : resolve(fd)))),
     unmountBeneath: (root, relative) => unmountBeneath(root, relative),
+    flock: (fd, operation) => flock(fd, operation),
     attachDeviceProgram: (dir, program, log) => attachDeviceProgram(dir, program, program.length / 8, log, log.length),
   };
   return library;
