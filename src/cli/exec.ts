@@ -1,6 +1,7 @@
 import { TsrunError } from '../errors.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { exec, loadProcessFile } from '../runtime/exec.ts';
+import { listenFds } from '../runtime/host.ts';
 import type { Process } from '../spec/types.ts';
 import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
 
@@ -72,6 +73,7 @@ export const verb: Verb = {
       pidFile: values['pid-file'],
       consoleSocket: values['console-socket'],
       preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
+      listenFds: listenFds(),
     });
   },
 };

@@ -23,7 +23,7 @@ import type { ContainerRecord } from '../state/store.ts';
 import type { StdioFds } from '../shim/index.ts';
 import type { Runtime } from './context.ts';
 import { unmountHostMounts } from './delete.ts';
-import { capLastCap, listenFds } from './host.ts';
+import { capLastCap, checkPassedFds } from './host.ts';
 import { hookState } from './state.ts';
 
 export interface CreateOptions {
@@ -33,6 +33,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (host.ts listenFds) */
+  listenFds?: number;
   /** the container's stdio when it is not this process's own (the library API) */
   stdio?: StdioFds;
 }
@@ -72,6 +74,7 @@ export async function create(rt: Runtime, options: CreateOptions): Promise<Conta
   if (loaded.config.process?.terminal && !options.consoleSocket) {
     throw new TsrunError('ERR_USAGE', 'process.terminal is true: --console-socket is required');
   }
+  checkPassedFds(options.listenFds ?? 0, options.preserveFds ?? 0);
   return withLock(rt.root, id, () => createLocked(rt, id, loaded, options));
 }
 
@@ -98,7 +101,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     process: config.process,
   };
   let initPid = 0;
-  const inherited = listenFds();
+  const inherited = options.listenFds ?? 0;
   try {
     // Each write below comes before the step whose leftovers it lets a delete find, should this
     // process be killed there: the record before the cgroups, the cgroups before the init.

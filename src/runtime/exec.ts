@@ -12,7 +12,7 @@ import { validateId } from '../state/id.ts';
 import { observeStatus } from '../state/status.ts';
 import type { Runtime } from './context.ts';
 import { writePidFile } from './create.ts';
-import { capLastCap, listenFds } from './host.ts';
+import { capLastCap, checkPassedFds } from './host.ts';
 import { forwardSignalsTo } from './run.ts';
 
 export interface ExecOptions {
@@ -22,6 +22,8 @@ export interface ExecOptions {
   pidFile?: string;
   consoleSocket?: string;
   preserveFds: number;
+  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (host.ts listenFds) */
+  listenFds?: number;
 }
 
 /** A --process file: a config.json `process` object, checked with the config schema. */
@@ -47,7 +49,8 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   if (options.process.terminal && !options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: a terminal (--tty) needs --console-socket');
   if (!options.process.terminal && options.consoleSocket) throw new TsrunError('ERR_USAGE', 'exec: --console-socket needs a terminal (--tty)');
 
-  const inherited = listenFds();
+  const inherited = options.listenFds ?? 0;
+  checkPassedFds(inherited, options.preserveFds);
   const plan = buildExecPlan(options.process, {
     initPid: record.pid,
     namespaces: record.namespaces,
