@@ -1,7 +1,7 @@
 // The only importer of koffi. Loaded lazily: koffi costs more to load than a whole `tsrun state`,
 // and only the verbs that wait for a container need it.
 import { createRequire } from 'node:module';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { nativeDir } from '../paths.ts';
 
 export interface ShimLibrary {
@@ -19,9 +19,22 @@ export interface ShimLibrary {
 
 let library: ShimLibrary | undefined;
 
+/**
+ * koffi's native module, required directly: its index.js loads https, zlib and crypto for its
+ * installer first, which costs four times as much as the module (start and delete lock through it).
+ */
+function loadKoffi(): typeof import('koffi') {
+  const require = createRequire(import.meta.url);
+  try {
+    return require(join(dirname(require.resolve('koffi')), 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node'));
+  } catch {
+    return require('koffi'); // another layout (musl, ...): koffi finds its own binary
+  }
+}
+
 export function shimLibrary(): ShimLibrary {
   if (library) return library;
-  const koffi = createRequire(import.meta.url)('koffi') as typeof import('koffi');
+  const koffi = loadKoffi();
   const lib = koffi.load(join(nativeDir(), 'libtsrun-shim.so'));
   const waitExit = lib.func('int tsrun_wait_exit(int pid)');
   const receiveFd = lib.func('int tsrun_recv_fd(int socket)');
