@@ -1,6 +1,6 @@
 import { openRuntime } from '../runtime/context.ts';
 import { create } from '../runtime/create.ts';
-import { listenFds } from '../runtime/host.ts';
+import { listenFds } from '../runtime/fds.ts';
 import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
 
 export const createOptions = {

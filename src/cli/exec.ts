@@ -1,7 +1,7 @@
 import { TsrunError } from '../errors.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { exec, loadProcessFile } from '../runtime/exec.ts';
-import { listenFds } from '../runtime/host.ts';
+import { listenFds } from '../runtime/fds.ts';
 import type { Process } from '../spec/types.ts';
 import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
 

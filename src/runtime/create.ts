@@ -23,7 +23,8 @@ import type { ContainerRecord } from '../state/store.ts';
 import type { StdioFds } from '../shim/index.ts';
 import type { Runtime } from './context.ts';
 import { unmountHostMounts } from './delete.ts';
-import { capLastCap, checkPassedFds } from './host.ts';
+import { checkPassedFds } from './fds.ts';
+import { capLastCap } from './host.ts';
 import { hookState } from './state.ts';
 
 export interface CreateOptions {

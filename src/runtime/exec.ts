@@ -12,7 +12,8 @@ import { validateId } from '../state/id.ts';
 import { observeStatus } from '../state/status.ts';
 import type { Runtime } from './context.ts';
 import { writePidFile } from './create.ts';
-import { capLastCap, checkPassedFds } from './host.ts';
+import { checkPassedFds } from './fds.ts';
+import { capLastCap } from './host.ts';
 import { forwardSignalsTo } from './run.ts';
 
 export interface ExecOptions {

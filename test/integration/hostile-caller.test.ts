@@ -8,7 +8,7 @@
 // - --log (src/files.ts openForAppend): with appendFileSync on the path, the victim got the log line.
 // - the lock (src/state/lock.ts): with the abstract socket lock, the squatter bound its name (as
 //   one who saw it in /proc/net/unix would) and create failed after 30 s, "locked by another tsrun".
-// - --preserve-fds (src/runtime/host.ts checkPassedFds): without the check, create --preserve-fds 20
+// - --preserve-fds (src/runtime/fds.ts checkPassedFds): without the check, create --preserve-fds 20
 //   with two fds passed exited 0 and the container held Node's epoll, pipes and eventfds.
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
