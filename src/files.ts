@@ -39,15 +39,20 @@ export function replaceFile(path: string, data: string, what: string): void {
   }
 }
 
-/** Opens `path` to append to it, creating it; a symlink there is refused, naming `flag`. */
-export function openForAppend(path: string, flag: string): number {
+/** Refuses a symlink at `path` with a usage error naming `flag`, before anything is written there. */
+export function refuseSymlink(path: string, flag: string): void {
+  if (lstatSync(path, { throwIfNoEntry: false })?.isSymbolicLink()) {
+    throw new TsrunError('ERR_USAGE', `${flag} ${path} is a symbolic link: tsrun does not write through one, give the file it points to`);
+  }
+}
+
+/** Appends to `path`, creating it; fails (ELOOP) rather than follow a symlink planted there since. */
+export function appendNoFollow(path: string, data: string): void {
+  const fd = openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o666);
   try {
-    return openSync(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o666);
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ELOOP') {
-      throw new TsrunError('ERR_USAGE', `${flag} ${path} is a symbolic link: tsrun does not write through one, give the file it points to`);
-    }
-    throw systemError(`${flag} ${path}`, err, 'ERR_USAGE');
+    writeSync(fd, data);
+  } finally {
+    closeSync(fd);
   }
 }
 
