@@ -3,13 +3,14 @@
 //
 // How we checked that each test fails without its protection (each removed, the file run again):
 // - pid files (src/files.ts replaceFile): with the old writer (writeFileSync to `${file}.${pid}.tmp`,
-//   then rename), the planted symlink at the temporary name was followed and the victim file held
-//   the pid afterwards; the pid file was left a symlink.
-// - --log (src/files.ts openForAppend): with appendFileSync on the path, the victim got the log line.
+//   then rename), the planted symlink at the temporary name was followed: the victim held the pid.
+// - --log (src/files.ts refuseSymlink, appendNoFollow): with a plain append, tsrun exited 1 and
+//   the victim got the error line.
 // - the lock (src/state/lock.ts): with the abstract socket lock, the squatter bound its name (as
 //   one who saw it in /proc/net/unix would) and create failed after 30 s, "locked by another tsrun".
 // - --preserve-fds (src/runtime/fds.ts checkPassedFds): without the check, create --preserve-fds 20
-//   with two fds passed exited 0 and the container held Node's epoll, pipes and eventfds.
+//   with two fds passed exited 0 (and a container listing its fds showed Node's epoll, pipes and
+//   eventfds at 5 and up).
 import { spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readFileSync, symlinkSync, writeFileSync } from 'node:fs';
