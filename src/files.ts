@@ -3,7 +3,7 @@
 // writes through them: so nothing here follows a symlink, and a temporary file has a name that
 // cannot be guessed and is only ever created new.
 import { randomBytes } from 'node:crypto';
-import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from './errors.ts';
 
@@ -32,10 +32,19 @@ export function replaceFile(path: string, data: string, what: string): void {
     // Whoever can write the directory could have swapped the temporary file for a symlink of theirs.
     if (!isStill(fd, file)) throw new TsrunError('ERR_SYSTEM', `write ${what} ${file}: it was replaced while being written`);
   } catch (err) {
-    if (fd >= 0) rmSync(tmp, { force: true });
+    if (fd >= 0) removeQuietly(tmp);
     throw err instanceof TsrunError ? err : systemError(`write ${what} ${file}`, err);
   } finally {
     if (fd >= 0) closeSync(fd);
+  }
+}
+
+/** Unlinks a name in the caller's directory (only the name: nothing it points to), if it is still there. */
+function removeQuietly(path: string): void {
+  try {
+    unlinkSync(path);
+  } catch {
+    // gone, or something else by now
   }
 }
 
