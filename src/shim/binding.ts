@@ -1,8 +1,8 @@
 // The only importer of koffi. Loaded lazily: koffi costs more to load than a whole `tsrun state`,
 // and only the verbs that wait for a container need it.
 import { createRequire } from 'node:module';
-import { dirname, join } from 'node:path';
-import { nativeDir } from '../paths.ts';
+import { join } from 'node:path';
+import { nativeDir, packageRoot } from '../paths.ts';
 
 export interface ShimLibrary {
   /** waitpid for a child libuv did not spawn; resolves with the raw wait status, or -errno */
@@ -20,15 +20,17 @@ export interface ShimLibrary {
 let library: ShimLibrary | undefined;
 
 /**
- * koffi's native module, required directly: its index.js loads https, zlib and crypto for its
- * installer first, which costs four times as much as the module (start and delete lock through it).
+ * koffi's native module, loaded directly from where npm puts it: koffi's index.js first loads
+ * https, zlib and crypto for its installer, which costs four times as much as the module itself
+ * (start and delete lock through this library). Elsewhere (musl, hoisted), koffi finds its own.
  */
 function loadKoffi(): typeof import('koffi') {
-  const require = createRequire(import.meta.url);
+  const module = { exports: {} };
   try {
-    return require(join(dirname(require.resolve('koffi')), 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node'));
+    process.dlopen(module, join(packageRoot(), 'node_modules', 'koffi', 'build', 'koffi', `${process.platform}_${process.arch}`, 'koffi.node'));
+    return module.exports as typeof import('koffi');
   } catch {
-    return require('koffi'); // another layout (musl, ...): koffi finds its own binary
+    return createRequire(import.meta.url)('koffi');
   }
 }
 
