@@ -1,8 +1,8 @@
 // Files tsrun writes where its caller says (--pid-file, --log). Such a directory may be writable by
 // a user who plants symlinks at the names tsrun is about to write, hoping that tsrun (as root)
 // writes through them: so nothing here follows a symlink, and a temporary file has a name that
-// cannot be guessed and is only ever created new.
-import { randomBytes } from 'node:crypto';
+// cannot be guessed and is only ever created new. (Every verb loads this module for --log: Web
+// Crypto's global is only loaded on first use, unlike an import of node:crypto.)
 import { closeSync, constants, fstatSync, lstatSync, openSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from './errors.ts';
@@ -20,7 +20,7 @@ export function replaceFile(path: string, data: string, what: string): void {
   let fd = -1;
   try {
     for (let attempt = 1; fd < 0; attempt++) {
-      tmp = `${file}.${randomBytes(8).toString('hex')}.tmp`;
+      tmp = `${file}.${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}.tmp`;
       try {
         fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o666);
       } catch (err) {
