@@ -9,6 +9,7 @@
 #include <poll.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/ioctl.h>
 #include <sys/mount.h>
 #include <sys/socket.h>
@@ -29,6 +30,19 @@ int tsrun_wait_exit(int pid)
 			return -errno;
 	}
 	return status;
+}
+
+/*
+ * flock(2) on a descriptor the runtime opened (the per-container lock file in the state root).
+ * Returns 0 or -errno (-EWOULDBLOCK with LOCK_NB while another open file holds the lock).
+ */
+int tsrun_flock(int fd, int operation)
+{
+	while (flock(fd, operation) < 0) {
+		if (errno != EINTR)
+			return -errno;
+	}
+	return 0;
 }
 
 #ifndef STATX_MNT_ID_UNIQUE

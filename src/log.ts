@@ -3,7 +3,7 @@
 // exactly once, as one line, with the real cause in msg, and in a JSON log a failed command leaves
 // that line alone: its warnings are held until exit and dropped if an error comes. With a log
 // file nothing but errors goes to stderr, which may be the container's own stderr (create).
-import { appendFileSync } from 'node:fs';
+import { appendNoFollow, refuseSymlink } from './files.ts';
 
 export type LogFormat = 'text' | 'json';
 export type Level = 'debug' | 'info' | 'warning' | 'error';
@@ -17,7 +17,9 @@ export interface LogOptions {
 let options: LogOptions = { format: 'text', debug: false };
 let heldWarnings: string[] = [];
 
+/** A symlink at the log's path is refused; the file is only created once there is something to log. */
 export function configureLog(next: LogOptions): void {
+  if (next.file) refuseSymlink(next.file, '--log');
   options = next;
   if (next.file && next.format === 'json') process.once('exit', () => heldWarnings.forEach(append));
 }
@@ -44,7 +46,7 @@ export function log(level: Level, msg: string): void {
 
 function append(line: string): void {
   try {
-    appendFileSync(options.file!, line + '\n');
+    appendNoFollow(options.file!, line + '\n');
   } catch {
     // Logging must never turn a result into a failure.
   }

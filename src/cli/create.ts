@@ -1,5 +1,6 @@
 import { openRuntime } from '../runtime/context.ts';
 import { create } from '../runtime/create.ts';
+import { listenFds } from '../runtime/fds.ts';
 import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
 
 export const createOptions = {
@@ -26,6 +27,7 @@ export function createArgs(verb: string, values: Record<string, string | boolean
     consoleSocket: values['console-socket'] as string | undefined,
     noPivot: values['no-pivot'] === true,
     preserveFds: parseNonNegativeInt(verb, 'preserve-fds', values['preserve-fds'] as string | undefined) ?? 0,
+    listenFds: listenFds(),
   };
 }
 

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { TsrunError } from '../errors.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { exec, loadProcessFile } from '../runtime/exec.ts';
+import { listenFds } from '../runtime/fds.ts';
 import type { Process } from '../spec/types.ts';
 import { MAX_ID } from '../spec/validate.ts';
 import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
@@ -85,6 +86,7 @@ export const verb: Verb = {
       preserveFds: parseNonNegativeInt('exec', 'preserve-fds', values['preserve-fds']) ?? 0,
       subCgroups: parseSubCgroups(values.cgroup ?? []),
       ignorePaused: values['ignore-paused'] === true,
+      listenFds: listenFds(),
     });
   },
 };

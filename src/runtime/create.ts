@@ -1,6 +1,6 @@
 // `create`: validate everything, then claim the id, make the cgroup, spawn the init and leave it
 // waiting on the start fifo. On any failure everything made so far is undone, in reverse.
-import { realpathSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, cgroupsToJoin } from '../cgroups/manager.ts';
@@ -8,6 +8,7 @@ import { frozenCgroup } from '../cgroups/freezer.ts';
 import { applyResources } from '../cgroups/resources.ts';
 import { createCgroupsUnprivileged } from '../cgroups/rootless.ts';
 import { runHooks, runHooksCollectingFailures } from '../hooks/run.ts';
+import { replaceFile } from '../files.ts';
 import { debug, warn } from '../log.ts';
 import { buildPlan } from '../plan/build.ts';
 import type { Plan } from '../plan/types.ts';
@@ -23,7 +24,8 @@ import type { ContainerRecord } from '../state/store.ts';
 import type { StdioFds } from '../shim/index.ts';
 import type { Runtime } from './context.ts';
 import { unmountHostMounts } from './delete.ts';
-import { capLastCap, hostFacts, listenFds } from './host.ts';
+import { checkPassedFds } from './fds.ts';
+import { capLastCap, hostFacts } from './host.ts';
 import { hookState } from './state.ts';
 import type { TerminalListener } from './terminal.ts';
 
@@ -34,6 +36,8 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   preserveFds?: number;
+  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (host.ts listenFds) */
+  listenFds?: number;
   /** the container's stdio when it is not this process's own (the library API) */
   stdio?: StdioFds;
   /**
@@ -82,6 +86,7 @@ export async function create(rt: Runtime, options: CreateOptions): Promise<Conta
     if (!options.onTerminal) throw new TsrunError('ERR_USAGE', 'process.terminal is true: --console-socket is required');
     (await import('./terminal.ts')).requireCallerTerminal('run');
   }
+  checkPassedFds(options.listenFds ?? 0, options.preserveFds ?? 0);
   return withLock(rt.root, id, () => createLocked(rt, id, loaded, options));
 }
 
@@ -108,7 +113,7 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     process: config.process,
   };
   let initPid = 0;
-  const inherited = listenFds();
+  const inherited = options.listenFds ?? 0;
   let terminal: TerminalListener | undefined;
   try {
     // Each write below comes before the step whose leftovers it lets a delete find, should this
@@ -237,15 +242,7 @@ const clonedInto = (plan: Plan): string | undefined => plan.host.flatMap((s) => 
 
 /** The pid without a trailing newline (containerd's parser rejects one), written atomically. */
 export function writePidFile(path: string, pid: number): void {
-  const file = resolve(path);
-  const tmp = `${file}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, String(pid));
-    renameSync(tmp, file);
-  } catch (err) {
-    rmSync(tmp, { force: true });
-    throw systemError(`write pid file ${file}`, err);
-  }
+  replaceFile(path, String(pid), 'pid file');
 }
 
 function kindOf(path: string): 'dir' | 'file' | 'missing' {

@@ -14,7 +14,8 @@ import { validateId } from '../state/id.ts';
 import { observeStatus } from '../state/status.ts';
 import type { Runtime } from './context.ts';
 import { writePidFile } from './create.ts';
-import { capLastCap, listenFds } from './host.ts';
+import { checkPassedFds } from './fds.ts';
+import { capLastCap } from './host.ts';
 import { forwardSignalsTo } from './run.ts';
 import type { ForegroundTerminal } from './terminal.ts';
 
@@ -29,6 +30,8 @@ export interface ExecOptions {
   subCgroups?: Map<string, string>;
   /** --ignore-paused: exec into a paused container; the process runs once it is resumed */
   ignorePaused?: boolean;
+  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (host.ts listenFds) */
+  listenFds?: number;
 }
 
 /**
@@ -69,7 +72,8 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   // process would keep its caller's (a containerd shim runs at -998, nearly unkillable).
   const oomScoreAdj = options.process.oomScoreAdj ?? record.process?.oomScoreAdj;
   const cgroupDirs = subCgroupDirs(id, record.cgroups, options.subCgroups ?? new Map());
-  const inherited = listenFds();
+  const inherited = options.listenFds ?? 0;
+  checkPassedFds(inherited, options.preserveFds);
   // Sized from the start: the process may ask before the master reaches this side.
   const processWithSize = foreground ? { ...options.process, consoleSize: terminals?.callerWindowSize() ?? options.process.consoleSize } : options.process;
   const listener = await terminals?.listenForTerminal(rt.store.path(id, `console-exec-${process.pid}.sock`));

@@ -10,11 +10,6 @@ export function capLastCap(): number {
   return Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
 }
 
-/** Socket activation: descriptors 3.. handed to tsrun by its caller go on to the container, as in runc. */
-export function listenFds(): number {
-  return Number(process.env.LISTEN_FDS ?? 0) || 0;
-}
-
 /**
  * The facts validation needs: whether each namespace that linux.namespaces joins by path is the
  * runtime's own (the same nsfs device and inode as /proc/self/ns/<type>, as runc's isHostNetNS

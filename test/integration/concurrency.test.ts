@@ -13,9 +13,10 @@
 //   passed without it, so it is not proof of that fix.
 import { spawn } from 'node:child_process';
 import { closeSync, existsSync, openSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
+import { lockFile } from '../../src/state/lock.ts';
 import { inSandbox, TSRUN, tsrunEnv, waitFor, type Sandbox } from './helpers.ts';
 import { checkedList, leftovers, processesOf } from './leftovers.ts';
 
@@ -49,7 +50,7 @@ function exited(pid: number): boolean {
 
 test('50 simultaneous creates of one id: exactly one succeeds, the rest fail cleanly', () =>
   inSandbox(async (sb) => {
-    // A fresh state root: the racers also race to create its lock key.
+    // A fresh state root: the racers also race to create it and the lock file.
     assert.not.ok(existsSync(sb.root));
     const bundle = sb.bundle((c) => (c.process.args = ['sh', '-c', 'echo "winner $$"']));
     const id = sb.id('race');
@@ -63,8 +64,7 @@ test('50 simultaneous creates of one id: exactly one succeeds, the rest fail cle
       assert.is(r.code, 1, `a losing create exits 1: ${r.stderr}`);
       assert.match(r.stderr, new RegExp(`container ${id} (already exists|is locked)`), 'a losing create says why');
     }
-    const keys = new Set(readdirSync(sb.root).filter((n) => n === '.lock-key').map((n) => readFileSync(join(sb.root, n), 'utf8')));
-    assert.equal([...keys].map((k) => /^[0-9a-f]{32}$/.test(k)), [true], 'one full lock key');
+    assert.equal(readdirSync(sb.root).sort(), [id, basename(lockFile(sb.root, id))].sort(), 'the winner\'s state and lock file, nothing else');
 
     // The winner is intact: one waiting init, in its cgroup, and state files that are all its own.
     const state = sb.state(id);
@@ -130,7 +130,7 @@ test('100 containers created, started and deleted, 8 at a time: all succeed, not
     assert.equal(failures, [], `${failures.length} of 100 failed`);
     assert.equal(strays, [], 'cgroups left below the shared parent');
     assert.equal(checkedList(sb), []);
-    assert.equal(readdirSync(sb.root).filter((n) => n !== '.lock-key'), [], 'nothing left in the state root');
+    assert.equal(readdirSync(sb.root), [], 'nothing left in the state root');
   }));
 
 test.run();

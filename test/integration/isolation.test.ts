@@ -286,8 +286,9 @@ test('no fd of the caller reaches the container, except those preserved', () =>
     assert.is(plain.trim(), '0 1 2 3', 'only stdio (and ls\'s own fd) without --preserve-fds');
     assert.is(preserved.trim(), '0 1 2 3 4', 'fd 3 preserved');
     // Socket activation: the caller's LISTEN_FDS descriptors go on, and the container is told.
-    const activated = spawnSync(TSRUN, ['--root', sb.root, 'run', '--bundle', bundle, sb.id()], {
-      env: tsrunEnv({ LISTEN_FDS: '2', LISTEN_PID: String(process.pid) }),
+    // LISTEN_PID names tsrun itself (runc ignores LISTEN_FDS meant for another process): sh execs it.
+    const activated = spawnSync('sh', ['-c', 'LISTEN_PID=$$ exec "$0" "$@"', TSRUN, '--root', sb.root, 'run', '--bundle', bundle, sb.id()], {
+      env: tsrunEnv({ LISTEN_FDS: '2' }),
       stdio: ['ignore', outFd, 'pipe', leak, leak],
     });
     assert.is(activated.status, 0, activated.stderr?.toString());

@@ -1,24 +1,24 @@
 // What a container can leave on the host after `tsrun delete --force`, looked for everywhere tsrun
 // puts something: its state directory, its lock, its cgroups, mounts, and live processes. Shared
 // by the fault injection and concurrency tests, which also check that `tsrun list` stays sane.
-import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { lockFile } from '../../src/state/lock.ts';
 import { leaksOf, waitFor, type Sandbox } from './helpers.ts';
 
 export const STATUSES = new Set(['creating', 'created', 'running', 'paused', 'stopped']);
 
-/** Is the abstract socket that src/state/lock.ts binds for `id` under `root` still bound? */
-export function lockHeld(root: string, id: string): boolean {
-  let key: string;
-  try {
-    key = readFileSync(join(root, '.lock-key'), 'utf8');
-  } catch {
-    return false; // no key: no lock was ever taken under this root
-  }
-  const digest = createHash('sha256').update(key).update('\0').update(id).digest('hex').slice(0, 40);
-  return readFileSync('/proc/net/unix', 'utf8').includes(`@tsrun/${digest}`);
+/** Is the lock file of `id` under `root` (src/state/lock.ts) still there, or even held? */
+export function lockLeft(root: string, id: string): string | undefined {
+  const file = lockFile(root, id);
+  const stat = statSync(file, { throwIfNoEntry: false });
+  if (!stat) return undefined;
+  const held = readFileSync('/proc/locks', 'utf8').split('\n').some((line) => line.includes(`:${stat.ino} `));
+  return held ? `the lock of ${id} is still held` : `the lock file of ${id} is left behind`;
 }
+
+/** Is the lock of `id` still held, or its file left behind? */
+export const lockHeld = (root: string, id: string): boolean => lockLeft(root, id) !== undefined;
 
 /**
  * Live processes of the container: members of a cgroup named after it, or holders of a file below one of
@@ -70,7 +70,8 @@ export async function leftovers(sb: Sandbox, id: string, paths: string[] = [], c
     if (cgroupParent !== 'tsrun' && existsSync(dir)) problems.push(`cgroup ${dir}`);
   }
   if (existsSync(join(sb.root, id))) problems.push(`state directory ${join(sb.root, id)}`);
-  if (lockHeld(sb.root, id)) problems.push(`the lock of ${id} is still held`);
+  const lock = lockLeft(sb.root, id);
+  if (lock) problems.push(lock);
   const mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   for (const p of paths) if (mountinfo.includes(` ${p}`)) problems.push(`a mount below ${p}`);
   let processes: string[] = [];

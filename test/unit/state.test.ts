@@ -1,11 +1,11 @@
-import { mkdtempSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isTsrunError } from '../../src/errors.ts';
 import { validateId } from '../../src/state/id.ts';
-import { withLock } from '../../src/state/lock.ts';
+import { lockFile, withLock } from '../../src/state/lock.ts';
 import { isAlive, readProcStat } from '../../src/state/process.ts';
 import { StateStore, type ContainerRecord } from '../../src/state/store.ts';
 
@@ -68,7 +68,10 @@ test('lock: holders of one id run one at a time; other ids do not wait', async (
     const a = events.indexOf('a+'), b = events.indexOf('b+');
     const first = a < b ? 'a' : 'b', second = first === 'a' ? 'b' : 'a';
     assert.ok(events.indexOf(`${first}-`) < events.indexOf(`${second}+`), `no overlap: ${events}`);
-    assert.is(readFileSync(join(root, '.lock-key'), 'utf8').length, 32, 'the lock key is a secret kept in the root');
+    assert.equal(readdirSync(root), [], 'the lock files of ids without a container are gone');
+    mkdirSync(join(root, 'kept'));
+    await withLock(root, 'kept', () => {});
+    assert.equal(readdirSync(root).sort(), ['kept', basename(lockFile(root, 'kept'))].sort(), 'a container keeps its lock file');
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
