@@ -1,12 +1,13 @@
 // One error type for the whole runtime: a stable `code` for programs, a message for people that
 // names the step and the object, an optional hint. Tests assert codes, never message text.
+import { constants } from 'node:os';
 
 export type ErrorCode =
   | 'ERR_USAGE' // bad command line: exit 2
   | 'ERR_CONFIG_INVALID' // config.json fails the schema: exit 2
   | 'ERR_NOT_SUPPORTED' // a valid field tsrun does not implement: exit 2
   | 'ERR_BUNDLE' // missing bundle, unreadable config.json, missing rootfs: a configuration error, exit 2
-  | 'ERR_INVALID_ID'
+  | 'ERR_INVALID_ID' // a container id runc would not take either: a usage error, exit 2
   | 'ERR_EXISTS' // a container with that id already exists
   | 'ERR_NOT_FOUND' // container <id> does not exist
   | 'ERR_STATE' // wrong state for the operation (not running, not stopped, ...)
@@ -18,7 +19,7 @@ export type ErrorCode =
   | 'ERR_SYSTEM'; // anything else the host refused
 
 /** Exit status for a failed command: usage and configuration problems (the bundle too) are 2, the rest 1. */
-const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_CONFIG_INVALID', 'ERR_NOT_SUPPORTED', 'ERR_BUNDLE']);
+const USAGE_CODES: ReadonlySet<ErrorCode> = new Set(['ERR_USAGE', 'ERR_INVALID_ID', 'ERR_CONFIG_INVALID', 'ERR_NOT_SUPPORTED', 'ERR_BUNDLE']);
 
 export class TsrunError extends Error {
   readonly code: ErrorCode;
@@ -93,4 +94,21 @@ const ERRNO_TEXT: Record<string, string> = {
 
 export function describeErrno(name: string): string {
   return ERRNO_TEXT[name] ?? name.toLowerCase();
+}
+
+let errnoNames: Map<number, string> | undefined;
+
+/** The name of errno `n`, the first of its aliases ('EAGAIN', not 'EWOULDBLOCK'); undefined if none. */
+export function errnoName(n: number): string | undefined {
+  if (!errnoNames) {
+    errnoNames = new Map();
+    for (const [name, value] of Object.entries(constants.errno)) if (!errnoNames.has(value)) errnoNames.set(value, name);
+  }
+  return errnoNames.get(n);
+}
+
+/** A native call that returned -errno, as an error naming the step (and the errno by name). */
+export function nativeError(step: string, result: number, code: ErrorCode = 'ERR_SYSTEM'): TsrunError {
+  const name = errnoName(-result);
+  return name ? systemError(step, { code: name }, code) : new TsrunError(code, `${step}: errno ${-result}`);
 }

@@ -1,5 +1,5 @@
 // The cgroup v2 driver: linux.resources, written for v1, converted to cgroup2 files as runc does.
-import { TsrunError } from '../errors.ts';
+import { TsrunError, errnoName } from '../errors.ts';
 import { warn } from '../log.ts';
 import { shimLibrary } from '../shim/binding.ts';
 import { keyPath } from '../spec/quote.ts';
@@ -77,7 +77,7 @@ export function devicesV2(dir: string, rules: LinuxDeviceCgroup[]): void {
   const result = shimLibrary().attachDeviceProgram(dir, encodeProgram(deviceProgram(rules)), log);
   if (result < 0) {
     const verifier = log.toString('utf8', 0, Math.max(0, log.indexOf(0))).trim().split('\n').slice(-3).join('; ');
-    throw new TsrunError('ERR_CGROUP', `linux.resources.devices: attach the device filter to ${dir}: errno ${-result}${verifier ? ` (${verifier})` : ''}`);
+    throw new TsrunError('ERR_CGROUP', `linux.resources.devices: attach the device filter to ${dir}: ${errnoName(-result) ?? `errno ${-result}`}${verifier ? ` (${verifier})` : ''}`);
   }
 }
 

@@ -6,7 +6,7 @@
 import { rmSync } from 'node:fs';
 import { createServer, type Socket } from 'node:net';
 import { ReadStream } from 'node:tty';
-import { TsrunError } from '../errors.ts';
+import { TsrunError, nativeError } from '../errors.ts';
 import { warn } from '../log.ts';
 import { shimLibrary } from '../shim/binding.ts';
 import { receiveTerminal } from '../shim/index.ts';
@@ -101,7 +101,7 @@ export class ForegroundTerminal {
     if (this.pty.destroyed) return; // read up to its EIO
     this.pty.pause();
     const result = shimLibrary().drainPty(this.master, 1, DRAIN_QUIET_MS, DRAIN_MAX_MS);
-    if (result < 0) warn(`terminal: copy the last output: errno ${-result}`);
+    if (result < 0) warn(nativeError('terminal: copy the last output', result).message);
   }
 
   /** Stops copying, gives the caller's terminal its modes back and closes the master. Idempotent. */

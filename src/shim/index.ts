@@ -8,7 +8,7 @@ import { readFileSync } from 'node:fs';
 import { constants } from 'node:os';
 import { join } from 'node:path';
 import type { Duplex } from 'node:stream';
-import { TsrunError, describeErrno } from '../errors.ts';
+import { TsrunError, describeErrno, errnoName, nativeError } from '../errors.ts';
 import { debug } from '../log.ts';
 import { nativeDir } from '../paths.ts';
 import { describePlan } from '../plan/build.ts';
@@ -29,8 +29,6 @@ export interface SpawnCallbacks {
   /** (bindRootfsInHost) the init attaches its rootfs bind in the host mount table once this returns: record it */
   onRootfsMount?(mount: MountIdentity, initPid: number): void;
 }
-
-const ERRNO_NAMES = new Map(Object.entries(constants.errno).map(([name, value]) => [value, name]));
 
 /**
  * Spawns the init and resolves with its pid once it waits on the start fifo, or, for a plan
@@ -123,7 +121,7 @@ export function spawnInit(plan: Plan, options: { preserveFds: number; stdio?: St
 /** "error <phase> <index> <errno> <text>" → a TsrunError naming the step. */
 function initError(plan: Plan, [phase, index, errnum, ...text]: string[]): TsrunError {
   const step = phase === 'host' ? plan.host[Number(index)] : phase === 'container' ? plan.container[Number(index)] : phase === 'clone' ? plan.clone : undefined;
-  const errno = ERRNO_NAMES.get(Number(errnum));
+  const errno = errnoName(Number(errnum));
   // The init echoes paths, options and types from config.json as they are: escape and shorten.
   const said = escapeUnsafe(text.join(' '));
   const detail = (said.length > 300 ? `${said.slice(0, 300)}... (${said.length} characters)` : said) || (step ? describeStep(step) : 'container init');
@@ -139,7 +137,7 @@ export interface ExitStatus {
 /** Waits for the container init (a child of this process through CLONE_PARENT) to exit. */
 export async function waitForExit(pid: number): Promise<ExitStatus> {
   const status = await shimLibrary().waitExit(pid);
-  if (status < 0) throw new TsrunError('ERR_SYSTEM', `wait for process ${pid}: ${ERRNO_NAMES.get(-status) ?? -status}`);
+  if (status < 0) throw nativeError(`wait for process ${pid}`, status);
   const signal = status & 0x7f;
   return signal === 0 ? { exitCode: (status >> 8) & 0xff, signal: null } : { exitCode: null, signal };
 }
@@ -152,7 +150,7 @@ export async function receiveTerminal(connection: { _handle?: { fd?: number } })
   const fd = connection._handle?.fd;
   if (fd === undefined || fd < 0) throw new TsrunError('ERR_USAGE', 'receiveTerminal needs a connected unix socket');
   const received = await shimLibrary().receiveFd(fd);
-  if (received < 0) throw new TsrunError('ERR_SYSTEM', `receive the terminal: ${ERRNO_NAMES.get(-received) ?? -received}`);
+  if (received < 0) throw nativeError('receive the terminal', received);
   return received;
 }
 
@@ -169,7 +167,7 @@ export function unmountRootfsMount(rootfs: string, mount: MountIdentity): void {
   const expected = Buffer.alloc(16);
   expected.writeBigUInt64LE(BigInt(mount.id), 0);
   expected.writeBigUInt64LE(BigInt(mount.unique), 8);
-  const failed = (what: string, result: number) => new TsrunError('ERR_SYSTEM', `unmount the rootfs bind at ${rootfs}: ${what}: ${ERRNO_NAMES.get(-result) ?? -result}`);
+  const failed = (what: string, result: number) => nativeError(`unmount the rootfs bind at ${rootfs}: ${what}`, result);
   for (let stacked = 0; stacked < 1000; stacked++) {
     const top = Buffer.alloc(16);
     const result = lib.mountIds(rootfs, top);

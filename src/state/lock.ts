@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, constants, existsSync, mkdirSync, openSync, rmSync } from 'node:fs';
 import { constants as osConstants } from 'node:os';
 import { join } from 'node:path';
-import { TsrunError, systemError } from '../errors.ts';
+import { TsrunError, nativeError, systemError } from '../errors.ts';
 import { isStill } from '../files.ts';
 import { shimLibrary } from '../shim/binding.ts';
 
@@ -29,9 +29,12 @@ export async function withLock<T>(root: string, id: string, fn: () => Promise<T>
   try {
     return await fn();
   } finally {
-    // Removed while still held: a waiter that opened it meanwhile sees that it is gone.
-    if (!existsSync(join(root, id))) rmSync(file, { force: true });
-    closeSync(fd);
+    try {
+      // Removed while still held: a waiter that opened it meanwhile sees that it is gone.
+      if (!existsSync(join(root, id))) rmSync(file, { force: true });
+    } finally {
+      closeSync(fd);
+    }
   }
 }
 
@@ -55,8 +58,7 @@ async function acquire(root: string, id: string, file: string): Promise<number> 
     closeSync(fd);
     if (result === 0) continue; // the last holder removed it: lock the file now there
     if (result !== -errno.EWOULDBLOCK) {
-      const code = Object.keys(errno).find((name) => errno[name as keyof typeof errno] === -result);
-      throw systemError(`lock container ${id}`, { code });
+      throw nativeError(`lock container ${id}`, result);
     }
     if (Date.now() > deadline) throw new TsrunError('ERR_LOCKED', `container ${id} is locked by another tsrun process`);
     await new Promise((r) => setTimeout(r, delay));
