@@ -161,6 +161,6 @@ export async function main(argv: string[]): Promise<number> {
     }
     // Anything else is a bug in tsrun: show where it happened.
     log('error', `internal error: ${(err as Error)?.stack ?? String(err)}`);
-    return 1;
+    return failureStatus ?? 1;
   }
 }
