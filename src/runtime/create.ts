@@ -36,7 +36,7 @@ export interface CreateOptions {
   consoleSocket?: string;
   noPivot?: boolean;
   preserveFds?: number;
-  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (host.ts listenFds) */
+  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (fds.ts listenFds) */
   listenFds?: number;
   /** the container's stdio when it is not this process's own (the library API) */
   stdio?: StdioFds;

@@ -30,7 +30,7 @@ export interface ExecOptions {
   subCgroups?: Map<string, string>;
   /** --ignore-paused: exec into a paused container; the process runs once it is resumed */
   ignorePaused?: boolean;
-  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (host.ts listenFds) */
+  /** socket activation: the caller's LISTEN_FDS descriptors (3..) go on first (fds.ts listenFds) */
   listenFds?: number;
 }
 

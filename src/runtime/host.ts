@@ -1,4 +1,4 @@
-// Facts about the host and the caller that create and exec hand to validation and to the plan.
+// Facts about the host that create hands to validation and to the plan.
 import { readFileSync, statSync } from 'node:fs';
 import { PROC_NAME } from '../plan/exec.ts';
 import type { NamespaceType } from '../plan/types.ts';

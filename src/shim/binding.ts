@@ -1,5 +1,5 @@
 // The only importer of koffi. Loaded lazily: koffi costs more to load than a whole `tsrun state`,
-// and only the verbs that wait for a container need it.
+// and only the verbs that take a container's lock (flock) or wait for a container need it.
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { nativeDir, packageRoot } from '../paths.ts';

@@ -5,7 +5,7 @@
 import { posix } from 'node:path';
 import { TsrunError } from '../errors.ts';
 import { parseMountOptions } from '../plan/mount-options.ts';
-import { isBind } from '../plan/mounts.ts';
+import { containerPath, isBind } from '../plan/mounts.ts';
 import { idMap } from '../plan/namespaces.ts';
 import { validate as validateSchema, type ValidationError } from './generated/config.js';
 import { joinPath as join, quote } from './quote.ts';
@@ -361,8 +361,8 @@ const PROC_FILES_TO_MOUNT_ON: ReadonlySet<string> = new Set([
  */
 function procMountProblem({ destination, type, options }: Record<string, unknown>): string | undefined {
   if (typeof destination !== 'string') return undefined;
-  const path = posix.resolve('/', destination);
-  // the spec's rule for a bind mount, as src/plan/mounts.ts applies it
+  const path = containerPath(destination);
+  // isBind's rule, on a config the schema may not have accepted
   const bind = type === 'bind' || arr(options).some((o) => o === 'bind' || o === 'rbind');
   if (path === '/proc') return type === 'proc' || bind ? undefined : 'only a procfs may be mounted on /proc (type "proc", or a bind mount of a procfs)';
   if (!path.startsWith('/proc/') || PROC_FILES_TO_MOUNT_ON.has(path)) return undefined;

@@ -80,7 +80,7 @@ abstract class Client {
    */
   protected collectLeaks(tsrunRoot: string): string[] {
     const leaks: string[] = [];
-    const states = existsSync(tsrunRoot) ? readdirSync(tsrunRoot).filter((e) => !e.startsWith('.')) : []; // .lock-key is the root's
+    const states = existsSync(tsrunRoot) ? readdirSync(tsrunRoot).filter((e) => !e.startsWith('.')) : [];
     if (states.length) leaks.push(`tsrun state: ${states.join(', ')}`);
     const strays = this.ownProcesses();
     if (strays.length) leaks.push(`processes: ${strays.join(', ')}`);

@@ -17,9 +17,6 @@ export function lockLeft(root: string, id: string): string | undefined {
   return held ? `the lock of ${id} is still held` : `the lock file of ${id} is left behind`;
 }
 
-/** Is the lock of `id` still held, or its file left behind? */
-export const lockHeld = (root: string, id: string): boolean => lockLeft(root, id) !== undefined;
-
 /**
  * Live processes of the container: members of a cgroup named after it, or holders of a file below one of
  * `paths` (its state directory, where the waiting init holds the start fifos, or the file that

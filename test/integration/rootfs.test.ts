@@ -114,7 +114,7 @@ async function withHostMountBelowRootfs(sb: Sandbox, edit: (c: Config) => void, 
 }
 
 // Fails without the fix (checked by putting back delete's unmount of every mount point below the
-// rootfs, the former unmountBelow): the host's tmpfs at rootfs/mnt/pre went with the container's.
+// rootfs, as delete did before it recorded its own mounts): the host's tmpfs at rootfs/mnt/pre went with the container's.
 test('without a mount namespace delete unmounts what tsrun mounted, and a host mount below the rootfs stays', () =>
   inSandbox((sb) =>
     withHostMountBelowRootfs(sb, (c) => (c.process.args = ['sh', '-c', 'cat /mnt/pre/marker; ls /mnt/pre/inner && echo inner=ok; sleep 60']), async (bundle, rootfs) => {
