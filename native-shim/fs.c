@@ -545,10 +545,11 @@ static void copy_up(int from, int tree, const char *destination)
 	copy_directory(from, tree, 0);
 	if (fchownat(tree, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0 && errno != EINVAL)
 		fail(errno, "tmpcopyup: set the owner of %s", destination);
-	char self[32];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", tree);
-	if (chmod(self, st.st_mode & 07777) < 0)
+	/* through a descriptor of the tmpfs root: no path through a /proc that is not checked */
+	int root = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0 || fchmod(root, st.st_mode & 07777) < 0)
 		fail(errno, "tmpcopyup: set the mode of %s", destination);
+	close(root);
 }
 
 /*
