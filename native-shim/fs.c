@@ -184,7 +184,8 @@ static int is_top_level(const char *path)
  * missing, and the entry's name. Under /dev, once the init has mounted /dev itself, the walk starts
  * at that mount's root and stays in it: no symlink followed, no mount point crossed (a volume
  * mounted later on /dev/net is refused, never written into). Without a /dev of the init's (the
- * config binds one, or has none) it starts at the rootfs and follows no symlink of the image.
+ * config binds one, or has none) it starts at the rootfs and follows no symlink of the image; /dev
+ * itself may be a mount (a bind of the caller's), but no mount point below it is crossed either.
  */
 static int open_entry_dir(const char *path, char name[256], const char *what)
 {
@@ -228,6 +229,8 @@ static int open_entry_dir(const char *path, char name[256], const char *what)
 		dir = next;
 		parent[end] = saved;
 		start = end;
+		if (under_dev) /* "dev" is open: the rest stays in its mount */
+			how.resolve |= RESOLVE_NO_XDEV;
 	}
 	return dir;
 }
