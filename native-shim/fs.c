@@ -563,14 +563,13 @@ static void copy_up(int from, int tree, const char *destination)
  * locked (the container's root could remount it read-write or unmount what covers host files), so
  * it is used only for a source the init cannot reach itself, and only where nothing needs a lock.
  */
-#define MAX_MOUNT_SOURCES 256
-static struct {
+static struct mount_source {
 	const char *path;
 	int recursive;
 	int tree;
 	int submounts; /* a mount below the source (recursive only) */
-} mount_sources[MAX_MOUNT_SOURCES];
-static int mount_source_count;
+} *mount_sources; /* grown to fit: as many as the config has binds */
+static int mount_source_count, mount_source_room;
 
 static char *unescape_mount_point(char *text);
 
@@ -604,8 +603,14 @@ static int has_submounts(const char *path)
 
 void open_mount_source(const char *path, int recursive)
 {
-	if (mount_source_count == MAX_MOUNT_SOURCES)
-		fail(E2BIG, "more than %d bind mounts", MAX_MOUNT_SOURCES);
+	if (mount_source_count == mount_source_room) {
+		int room = mount_source_room ? mount_source_room * 2 : 16;
+		struct mount_source *grown = realloc(mount_sources, (size_t)room * sizeof(*grown));
+		if (!grown)
+			fail(ENOMEM, "open the sources of %d bind mounts", room);
+		mount_sources = grown;
+		mount_source_room = room;
+	}
 	int tree = clone_tree(AT_FDCWD, path, recursive);
 	/* a slave of the host's mounts, as everything after the init's rootPropagation step */
 	if (tree >= 0 && set_attributes(tree, 0, 0, MS_SLAVE, 1) < 0)

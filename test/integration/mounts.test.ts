@@ -122,6 +122,26 @@ test('user namespace: a bind source only the host root can reach is refused read
     }
   }));
 
+// Stage 0 keeps a tree for every bind source, as many as the config has. (Checked: with the former
+// fixed table of 256, create failed with "more than 256 bind mounts".)
+test('user namespace: more than 256 binds are all mounted', () =>
+  inSandbox(async (sb) => {
+    const sources = join(sb.file('private'), 'many');
+    const count = 300;
+    const bundle = sb.bundle((c) => {
+      userNamespace(c);
+      c.mounts.push({ destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['size=1m'] });
+      for (let i = 0; i < count; i++) {
+        mkdirSync(join(sources, `m${i}`), { recursive: true });
+        c.mounts.push({ destination: `/tmp/m${i}`, type: 'bind', source: join(sources, `m${i}`), options: ['bind'] });
+      }
+      c.process.args = ['sh', '-c', 'grep -c " /tmp/m[0-9]* " /proc/self/mountinfo'];
+    });
+    chmodSync(sb.file('private'), 0o700);
+    const out = await sb.runToEnd(bundle);
+    assert.match(out, new RegExp(`^${count}$`, 'm'), out);
+  }));
+
 // A recursive bind in a user namespace is a copy the kernel locks: the container's root (here with
 // CAP_SYS_ADMIN in its user namespace) can neither unmount the read-only tmpfs that covers a host
 // file, nor remount it read-write. (Checked: with stage 0's tree taken first, the umount succeeded
