@@ -21,6 +21,7 @@
 #include <linux/magic.h>
 #include <sys/sendfile.h>
 #include <sys/statfs.h>
+#include <sys/statvfs.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
 #include <sys/time.h>
@@ -183,7 +184,8 @@ static int is_top_level(const char *path)
  * missing, and the entry's name. Under /dev, once the init has mounted /dev itself, the walk starts
  * at that mount's root and stays in it: no symlink followed, no mount point crossed (a volume
  * mounted later on /dev/net is refused, never written into). Without a /dev of the init's (the
- * config binds one, or has none) it starts at the rootfs and follows no symlink of the image.
+ * config binds one, or has none) it starts at the rootfs and follows no symlink of the image; /dev
+ * itself may be a mount (a bind of the caller's), but no mount point below it is crossed either.
  */
 static int open_entry_dir(const char *path, char name[256], const char *what)
 {
@@ -227,6 +229,8 @@ static int open_entry_dir(const char *path, char name[256], const char *what)
 		dir = next;
 		parent[end] = saved;
 		start = end;
+		if (under_dev) /* "dev" is open: the rest stays in its mount */
+			how.resolve |= RESOLVE_NO_XDEV;
 	}
 	return dir;
 }
@@ -544,29 +548,69 @@ static void copy_up(int from, int tree, const char *destination)
 	copy_directory(from, tree, 0);
 	if (fchownat(tree, "", st.st_uid, st.st_gid, AT_EMPTY_PATH) < 0 && errno != EINVAL)
 		fail(errno, "tmpcopyup: set the owner of %s", destination);
-	char self[32];
-	snprintf(self, sizeof(self), "/proc/self/fd/%d", tree);
-	if (chmod(self, st.st_mode & 07777) < 0)
+	/* through a descriptor of the tmpfs root: no path through a /proc that is not checked */
+	int root = openat(tree, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (root < 0 || fchmod(root, st.st_mode & 07777) < 0)
 		fail(errno, "tmpcopyup: set the mode of %s", destination);
+	close(root);
 }
 
 /*
  * Bind sources cloned by stage 0 as the host's root (openMountSource), before a user namespace
  * closes root-only directories to the init; inherited by the init, each taken by the mount step of
- * the same source. A failed open is kept as -errno and reported by that step.
+ * the same source. A failed open is kept as -errno and reported by that step. Such a tree comes
+ * from the host's user namespace: attached in the container's, its flags and submounts are not
+ * locked (the container's root could remount it read-write or unmount what covers host files), so
+ * it is used only for a source the init cannot reach itself, and only where nothing needs a lock.
  */
-#define MAX_MOUNT_SOURCES 256
-static struct {
+static struct mount_source {
 	const char *path;
 	int recursive;
 	int tree;
-} mount_sources[MAX_MOUNT_SOURCES];
-static int mount_source_count;
+	int submounts; /* a mount below the source (recursive only) */
+} *mount_sources; /* grown to fit: as many as the config has binds */
+static int mount_source_count, mount_source_room;
+
+static char *unescape_mount_point(char *text);
+
+/* Whether a mount sits below `path` in stage 0's mount namespace (1 when that cannot be told). */
+static int has_submounts(const char *path)
+{
+	char real[4096];
+	if (!realpath(path, real))
+		return 1;
+	size_t length = strcmp(real, "/") == 0 ? 0 : strlen(real);
+	FILE *mountinfo = fopen("/proc/self/mountinfo", "re");
+	if (!mountinfo)
+		return 1;
+	char *line = NULL;
+	size_t size = 0;
+	int found = 0;
+	while (!found && getline(&line, &size, mountinfo) > 0) {
+		/* id parent major:minor root mount-point ... */
+		char *save = NULL, *point = strtok_r(line, " ", &save);
+		for (int field = 1; point && field < 5; field++)
+			point = strtok_r(NULL, " ", &save);
+		if (!point)
+			continue;
+		unescape_mount_point(point);
+		found = strncmp(point, real, length) == 0 && point[length] == '/' && point[length + 1];
+	}
+	free(line);
+	fclose(mountinfo);
+	return found;
+}
 
 void open_mount_source(const char *path, int recursive)
 {
-	if (mount_source_count == MAX_MOUNT_SOURCES)
-		fail(E2BIG, "more than %d bind mounts", MAX_MOUNT_SOURCES);
+	if (mount_source_count == mount_source_room) {
+		int room = mount_source_room ? mount_source_room * 2 : 16;
+		struct mount_source *grown = realloc(mount_sources, (size_t)room * sizeof(*grown));
+		if (!grown)
+			fail(ENOMEM, "open the sources of %d bind mounts", room);
+		mount_sources = grown;
+		mount_source_room = room;
+	}
 	int tree = clone_tree(AT_FDCWD, path, recursive);
 	/* a slave of the host's mounts, as everything after the init's rootPropagation step */
 	if (tree >= 0 && set_attributes(tree, 0, 0, MS_SLAVE, 1) < 0)
@@ -574,22 +618,50 @@ void open_mount_source(const char *path, int recursive)
 	mount_sources[mount_source_count].path = path;
 	mount_sources[mount_source_count].recursive = recursive;
 	mount_sources[mount_source_count].tree = tree >= 0 ? tree : -errno;
+	mount_sources[mount_source_count].submounts = tree >= 0 && recursive && has_submounts(path);
 	mount_source_count++;
 }
 
-/* The tree stage 0 opened for `path`, or clone it now (no user namespace, or not opened). */
-static int bind_source_tree(const char *path, int recursive)
+#define LOCKABLE_FLAGS (MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC)
+#define LOCKABLE_ATTRIBUTES (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+/*
+ * The source of a bind, cloned in the init's own mount namespace: a copy the kernel locks (in a
+ * user namespace). Stage 0's tree only when the init may not reach the source (EACCES, EPERM),
+ * refused where a flag of the bind (`flags`, `attributes`) or of the source mount, or a submount,
+ * would stay unlocked.
+ */
+static int bind_source_tree(const char *path, int recursive, unsigned long flags, uint64_t attributes)
 {
-	for (int i = 0; i < mount_source_count; i++) {
+	int staged = -ENOENT, submounts = 0, found = 0;
+	for (int i = 0; i < mount_source_count && !found; i++) {
 		if (mount_sources[i].path && strcmp(mount_sources[i].path, path) == 0 && mount_sources[i].recursive == recursive) {
-			int tree = mount_sources[i].tree;
+			staged = mount_sources[i].tree;
+			submounts = mount_sources[i].submounts;
 			mount_sources[i].path = NULL;
-			if (tree < 0)
-				errno = -tree;
-			return tree < 0 ? -1 : tree;
+			found = 1;
 		}
 	}
-	return clone_tree(AT_FDCWD, path, recursive);
+	int tree = clone_tree(AT_FDCWD, path, recursive);
+	if (tree >= 0 || !found || (errno != EACCES && errno != EPERM)) {
+		int saved = errno;
+		if (staged >= 0)
+			close(staged);
+		errno = saved;
+		return tree;
+	}
+	if (staged < 0) {
+		errno = -staged;
+		return -1;
+	}
+	struct statfs fs;
+	if (fstatfs(staged, &fs) < 0)
+		fail(errno, "bind %s: statfs", path);
+	if ((flags & LOCKABLE_FLAGS) || (attributes & LOCKABLE_ATTRIBUTES) || (fs.f_flags & (ST_RDONLY | ST_NOSUID | ST_NODEV | ST_NOEXEC)))
+		fail(EPERM, "bind %s: a bind source only the host's root can reach cannot have its flags (ro, nosuid, nodev, noexec) locked in a user namespace", path);
+	if (submounts)
+		fail(EPERM, "bind %s: a bind source only the host's root can reach cannot have its submounts locked in a user namespace", path);
+	return staged;
 }
 
 void bind_rootfs(const char *rootfs)
@@ -672,7 +744,7 @@ void mount_step(struct reader *r)
 
 	int tree;
 	if (flags & MS_BIND) {
-		tree = bind_source_tree(source, (flags & MS_REC) != 0);
+		tree = bind_source_tree(source, (flags & MS_REC) != 0, remount_flags | flags, attr_set);
 		if (tree < 0)
 			fail(errno, "mount %s on %s", source, destination);
 		struct statfs fs;

@@ -74,7 +74,7 @@ void write_text(int dir, const char *path, const char *text);
 /* Read a u32-length-prefixed message from the sync socket (allocated, NUL-terminated). */
 char *receive_message(uint32_t *length);
 
-/* container steps (ops.c, process.c) */
+/* container steps (process.c, which runs the filesystem ones of fs.c) */
 void run_container_step(const char *op, struct reader *r);
 
 #endif

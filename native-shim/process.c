@@ -283,8 +283,6 @@ static void identity_step(struct reader *r)
 	uid_t uid = (uid_t)uid_value;
 	gid_t gid = (gid_t)gid_value;
 	char **groups = read_list(r);
-	process_uid = uid;
-	give_terminal_to(uid);
 	long long mask = read_int(r);
 	long long no_new_privs = read_int(r);
 	uint64_t bounding = read_u64(r), effective = read_u64(r), permitted = read_u64(r);
@@ -293,6 +291,8 @@ static void identity_step(struct reader *r)
 	/* The last guard behind validation: setresuid(2) reads (uid_t)-1 as "unchanged", which would leave the process root. */
 	if (!id_in_range(uid_value) || !id_in_range(gid_value))
 		fail(EINVAL, "uid %lld, gid %lld: ids must be 0 to %d", uid_value, gid_value, INT32_MAX);
+	process_uid = uid;
+	give_terminal_to(uid);
 
 	for (int cap = 0; cap < 64; cap++)
 		if (!(bounding & (1ULL << cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)

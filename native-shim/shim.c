@@ -128,15 +128,17 @@ int tsrun_recv_fd(int socket)
 }
 
 /*
- * The size of the terminal on `fd` (the caller's, for a pty of tsrun's own) as rows << 16 | cols,
- * or -errno.
+ * The size of the terminal on `fd` (the caller's, for a pty of tsrun's own) as rows << 16 | cols
+ * (rows at most 32767), or -errno.
  */
 int tsrun_window_size(int fd)
 {
 	struct winsize size;
 	if (ioctl(fd, TIOCGWINSZ, &size) < 0)
 		return -errno;
-	return size.ws_row << 16 | size.ws_col;
+	/* rows clamped to 15 bits: the result stays a non-negative int (no terminal has more) */
+	unsigned rows = size.ws_row > 0x7fff ? 0x7fff : size.ws_row;
+	return (int)(rows << 16 | size.ws_col);
 }
 
 /* Resize the pty whose master is `fd`; the kernel signals SIGWINCH to its foreground group. 0 or -errno. */

@@ -1,6 +1,6 @@
 // `create`: validate everything, then claim the id, make the cgroup, spawn the init and leave it
 // waiting on the start fifo. On any failure everything made so far is undone, in reverse.
-import { realpathSync, statSync } from 'node:fs';
+import { closeSync, realpathSync, statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { createCgroups, joinCgroups, plannedCgroups, removeCgroups, cgroupsToJoin } from '../cgroups/manager.ts';
@@ -182,6 +182,8 @@ async function createLocked(rt: Runtime, id: string, { bundle, rootfs, config }:
     if (terminal) options.onTerminal?.(await terminal.master);
     return record;
   } catch (err) {
+    // a master sent to a failed create is nobody's: closed once it arrives
+    terminal?.master.then(closeSync, () => {});
     await undoCreate(rt, record, initPid, err);
     throw err;
   } finally {

@@ -53,7 +53,8 @@ export async function destroy(rt: Runtime, record: ContainerRecord): Promise<voi
       warn((err as Error).message);
     }
   }
-  await unmountHostMounts(record).catch((err: Error) => (cleanupError ??= err));
+  // a mount that stays keeps the state that names it: a later delete can still find it
+  await unmountHostMounts(record);
   rt.store.remove(record.id);
   for (const failure of await runHooksCollectingFailures('poststop', record.hooks.poststop, hookState(record, 'stopped', 0))) {
     warn(failure);

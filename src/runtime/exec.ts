@@ -1,7 +1,7 @@
 // `exec`: run another process in a running container: every namespace of the container joined,
 // its cgroups, its rootfs, and the given process settings. Like the init, the process is a child
 // of this tsrun (CLONE_PARENT), so `exec` without --detach can wait for it.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { joinCgroups } from '../cgroups/manager.ts';
 import type { Placement } from '../cgroups/resources.ts';
@@ -103,6 +103,8 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     debug(`exec in container ${id}: pid ${pid}`);
     if (listener && terminals) terminal = new terminals.ForegroundTerminal(await listener.master);
   } finally {
+    // a master sent to a failed exec is nobody's: closed once it arrives
+    if (listener && !terminal) listener.master.then(closeSync, () => {});
     listener?.close();
   }
   try {

@@ -41,11 +41,15 @@ export async function listenForTerminal(path: string): Promise<TerminalListener>
     throw new TsrunError('ERR_USAGE', `the terminal's console socket ${path} is longer than ${MAX_SOCKET_PATH} bytes: use a shorter --root or id, or --console-socket`);
   }
   const connections: Socket[] = [];
+  // settled once no worker thread is in recvmsg on a connection's fd any more
+  let received: Promise<unknown> = Promise.resolve();
   const server = createServer({ pauseOnConnect: true });
   const master = new Promise<number>((resolve, reject) => {
     server.once('connection', (connection) => {
       connections.push(connection);
-      receiveTerminal(connection as never).then(resolve, reject);
+      const receiving = receiveTerminal(connection as never);
+      received = receiving.catch(() => {});
+      receiving.then(resolve, reject);
     });
   });
   master.catch(() => {}); // awaited only once the init is ready; a failed create never asks
@@ -57,7 +61,10 @@ export async function listenForTerminal(path: string): Promise<TerminalListener>
     path,
     master,
     close() {
-      for (const connection of connections) connection.destroy();
+      // not before the receive is done: its fd number, closed now, could be another file's then
+      void received.then(() => {
+        for (const connection of connections) connection.destroy();
+      });
       server.close();
       rmSync(path, { force: true });
     },

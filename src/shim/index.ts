@@ -160,7 +160,8 @@ export async function receiveTerminal(connection: { _handle?: { fd?: number } })
  * tree, innermost mounts included. A mount that was below the rootfs in the host's table before
  * is not in that tree and stays. Mounts stacked on the bind at the same place (the container's own,
  * over its /) go first, each by its identity too. Nothing is found by a path the container could
- * redirect: only `rootfs` itself, a host path, is resolved. A bind already gone is no error.
+ * redirect: only `rootfs` itself, a host path, is resolved. A bind already gone is no error; a
+ * path gone while its mount id is still in the mount table is.
  */
 export function unmountRootfsMount(rootfs: string, mount: MountIdentity): void {
   const lib = shimLibrary();
@@ -171,7 +172,13 @@ export function unmountRootfsMount(rootfs: string, mount: MountIdentity): void {
   for (let stacked = 0; stacked < 1000; stacked++) {
     const top = Buffer.alloc(16);
     const result = lib.mountIds(rootfs, top);
-    if (result === -constants.errno.ENOENT) return;
+    if (result === -constants.errno.ENOENT) {
+      // the path is gone (a directory above it renamed, say), perhaps not the mount: the state
+      // stays until it is unmounted, never dropped while the mount remains
+      const left = mountTable().get(mount.id);
+      if (left) throw new TsrunError('ERR_SYSTEM', `unmount the rootfs bind at ${rootfs}: the path is gone but mount ${mount.id} (${left.mountPoint}) is still mounted`);
+      return;
+    }
     if (result < 0) throw failed('read its mount id', result);
     const topId = Number(top.readBigUInt64LE(0));
     if (topId === mount.id) {

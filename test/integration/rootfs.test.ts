@@ -1,7 +1,7 @@
 // The rootfs and its mount tree: --no-pivot, rootfsPropagation, recursive mount attributes, and
 // the time namespace; plus concurrent verbs on one id.
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
@@ -77,6 +77,30 @@ test('without a mount namespace the mounts live in the host mount table until de
     assert.equal(mountsBelow(), [], 'delete unmounted everything');
     const { readlinkSync } = await import('node:fs');
     assert.is(readFileSync(output, 'utf8').trim(), readlinkSync('/proc/self/ns/mnt'), 'the host mount namespace');
+  }));
+
+// (Checked without the fix: delete --force succeeded with the rootfs bind and its proc, dev, ...
+// still mounted at the moved bundle, and dropped the state that named them.)
+test('without a mount namespace delete fails, keeping the state, while the rootfs path is gone but its mount is not', () =>
+  inSandbox(async (sb) => {
+    const id = sb.id();
+    const bundle = sb.bundle((c) => {
+      c.linux.namespaces = c.linux.namespaces.filter((ns: { type: string }) => ns.type !== 'mount');
+      c.process.args = ['sleep', '60'];
+    }, { copyRootfs: true });
+    const moved = `${bundle}-moved`;
+    sb.createAndStart(id, bundle);
+    renameSync(bundle, moved);
+    try {
+      const r = sb.tsrun(['delete', '--force', id]);
+      assert.is(r.status, 1, r.stderr);
+      assert.ok(existsSync(join(sb.root, id)), 'the state stays');
+      assert.ok(mountsBelow(join(moved, 'rootfs')).length > 3, 'the mounts are still there');
+    } finally {
+      renameSync(moved, bundle);
+    }
+    sb.tsrun(['delete', '--force', id]).ok();
+    assert.equal(mountsBelow(join(bundle, 'rootfs')), [], 'delete unmounted everything');
   }));
 
 /** Mount ids and mount points below `dir` in the host mount table. */
