@@ -78,7 +78,7 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   const processWithSize = foreground ? { ...options.process, consoleSize: terminals?.callerWindowSize() ?? options.process.consoleSize } : options.process;
   const listener = await terminals?.listenForTerminal(rt.store.path(id, `console-exec-${process.pid}.sock`));
   let terminal: ForegroundTerminal | undefined;
-  let pid: number;
+  let pid: number | undefined;
   try {
     const plan = buildExecPlan(processWithSize, {
       initPid: record.pid,
@@ -102,13 +102,18 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
     });
     debug(`exec in container ${id}: pid ${pid}`);
     if (listener && terminals) terminal = new terminals.ForegroundTerminal(await listener.master);
+    if (options.pidFile) writePidFile(options.pidFile, pid);
+  } catch (err) {
+    // As in runc, a process whose exec failed after its start (its pty, its pid file) does not run on unseen.
+    terminal?.close();
+    if (pid !== undefined) await killAndReap(pid);
+    throw err;
   } finally {
     // a master sent to a failed exec is nobody's: closed once it arrives
     if (listener && !terminal) listener.master.then(closeSync, () => {});
     listener?.close();
   }
   try {
-    if (options.pidFile) writePidFile(options.pidFile, pid);
     if (options.detach) return 0;
     const { waitForExit } = await import('../shim/index.ts');
     const stopForwarding = forwardSignalsTo(pid, terminal?.resize);
@@ -122,6 +127,16 @@ export async function exec(rt: Runtime, options: ExecOptions): Promise<number> {
   } finally {
     terminal?.close();
   }
+}
+
+async function killAndReap(pid: number): Promise<void> {
+  try {
+    process.kill(pid, 'SIGKILL');
+  } catch {
+    return; // gone already (and reaped by whoever waited)
+  }
+  const { waitForExit } = await import('../shim/index.ts');
+  await waitForExit(pid).catch(() => {});
 }
 
 function setOomScoreAdj(pid: number, value: number): void {

@@ -70,6 +70,9 @@ test('exec: its own failures exit 255, as runc\'s do; usage errors stay 2', () =
     assert.is(sb.tsrun(['exec', `${id}-nosuch`, 'true']).status, 255, 'no such container');
     assert.is(sb.tsrun(['exec', id, '/no/such/program']).status, 255, 'a missing program');
     assert.is(sb.tsrun(['exec', '--pid-file', sb.file('no/such/dir/pid'), id, 'true']).status, 255, 'a pid file that cannot be written');
+    // ... and the process it had started does not run on (checked: without the kill, sleep 4242 stayed)
+    assert.is(sb.tsrun(['exec', '--pid-file', sb.file('no/such/dir/pid'), id, 'sleep', '4242']).status, 255);
+    assert.not.match(sb.tsrun(['ps', id, '-o', 'pid,args']).ok().stdout, /sleep 4242/, 'the exec whose pid file failed was ended');
     sb.tsrun(['pause', id]).ok();
     const paused = sb.tsrun(['exec', id, 'true']);
     assert.is(paused.status, 255, 'a paused container');
