@@ -39,8 +39,7 @@ function planMount(m: Mount, where: string, ctx: MountContext): ContainerStep[] 
   // runc refuses it too: the rootfs itself is bind-mounted by tsrun, and pivot_root needs it.
   if (destination === '/') throw invalid(`${where}.destination`, 'a mount on / (the rootfs) is not allowed');
 
-  // runc and crun copy up into a tmpfs only; elsewhere the option would be silently lost
-  if (o.copyUp && (isBind(m) || m.type !== 'tmpfs')) throw invalid(`${where}.options`, 'tmpcopyup applies to a tmpfs mount only');
+  // validation (src/spec/validate.ts) allows tmpcopyup on a tmpfs only
   if (isBind(m)) return [bindStep(m, o, destination, where, ctx)];
   if (m.type === 'cgroup') return cgroupMountSteps(destination, o, ctx.placements);
   return [
