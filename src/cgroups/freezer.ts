@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { debug } from '../log.ts';
-import type { Placement } from './resources.ts';
+import type { Placement } from './hierarchies.ts';
 
 interface FreezerFile {
   file: string;

@@ -3,7 +3,7 @@
 // sources are host paths, relative ones taken from the bundle directory.
 import { posix } from 'node:path';
 import type { Mount, Spec } from '../spec/types.ts';
-import type { Placement } from '../cgroups/resources.ts';
+import type { Placement } from '../cgroups/hierarchies.ts';
 import { cgroupMountSteps } from './cgroupfs.ts';
 import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT } from './constants.ts';
 import { invalid, unsupported } from './invalid.ts';

@@ -1,7 +1,7 @@
 // The host the plan tests and the fuzzer build plans for: a hybrid cgroup layout (or a pure v2
 // one), and a file system where '/x/missing...' is missing, a few names are files and anything
 // else is a directory. The golden plans (test/unit/golden) were made on it.
-import type { Placement } from '../../src/cgroups/resources.ts';
+import type { Placement } from '../../src/cgroups/hierarchies.ts';
 import type { BuildContext } from '../../src/plan/build.ts';
 
 export const HYBRID: Placement[] = [

@@ -3,7 +3,7 @@
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
 import { isTsrunError, type ErrorCode } from '../../src/errors.ts';
-import type { Placement } from '../../src/cgroups/resources.ts';
+import type { Placement } from '../../src/cgroups/hierarchies.ts';
 import { buildPlan, type BuildContext } from '../../src/plan/build.ts';
 import { capabilityMask, planCapabilities } from '../../src/plan/capabilities.ts';
 import { parseMountOptions } from '../../src/plan/mount-options.ts';
