@@ -2,7 +2,6 @@
 // capabilities, rlimits, the process environment, hooks, sysctls.
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isTsrunError, type ErrorCode } from '../../src/errors.ts';
 import type { Placement } from '../../src/cgroups/hierarchies.ts';
 import { buildPlan, type BuildContext } from '../../src/plan/build.ts';
 import { capabilityMask, planCapabilities } from '../../src/plan/capabilities.ts';
@@ -10,6 +9,7 @@ import { parseMountOptions } from '../../src/plan/mount-options.ts';
 import { RLIMIT_RESOURCES } from '../../src/plan/rlimits.ts';
 import type { ContainerStep, MountStep, Plan } from '../../src/plan/types.ts';
 import type { Mount, Process, Spec } from '../../src/spec/types.ts';
+import { throwsCode } from './fake-host.ts';
 
 // MS_* and MOUNT_ATTR_* written out again here, from <linux/mount.h>, to check the constants module.
 const MS = {
@@ -54,9 +54,6 @@ function spec(over: Partial<Spec> = {}, process: Partial<Process> = {}): Spec {
 
 const mountSteps = (plan: Plan) => plan.container.filter((s): s is MountStep => s.op === 'mount');
 const mountsOf = (...mounts: Mount[]) => mountSteps(buildPlan(spec({ mounts }), ctx()));
-const throwsCode = (fn: () => unknown, code: ErrorCode, text?: string) =>
-  assert.throws(fn, (e: unknown) => isTsrunError(e, code) && (text === undefined || (e as Error).message.includes(text)), `${code} ${text ?? ''}`);
-
 // ---------------------------------------------------------------------------------------------
 // the mount option table
 
