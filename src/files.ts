@@ -12,9 +12,10 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_APPEND } = constants;
 /**
  * Replaces `path` with a new file holding `data`, atomically: written aside under a random name
  * (O_EXCL|O_NOFOLLOW: never an existing file or symlink) and renamed over `path`, which replaces a
- * symlink there instead of following it. `what` names the file in errors ("pid file").
+ * symlink there instead of following it. `what` names the file in errors ("pid file"); `mode` is
+ * the new file's, before the umask.
  */
-export function replaceFile(path: string, data: string, what: string): void {
+export function replaceFile(path: string, data: string, what: string, mode = 0o666): void {
   const file = resolve(path);
   let tmp = '';
   let fd = -1;
@@ -22,7 +23,7 @@ export function replaceFile(path: string, data: string, what: string): void {
     for (let attempt = 1; fd < 0; attempt++) {
       tmp = `${file}.${Buffer.from(crypto.getRandomValues(new Uint8Array(8))).toString('hex')}.tmp`;
       try {
-        fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o666);
+        fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, mode);
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'EEXIST' || attempt === 10) throw err;
       }

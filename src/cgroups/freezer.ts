@@ -4,7 +4,8 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { debug } from '../log.ts';
-import type { Placement } from './resources.ts';
+import { readFile } from './files.ts';
+import type { Placement } from './hierarchies.ts';
 
 interface FreezerFile {
   file: string;
@@ -68,17 +69,10 @@ export function frozenCgroup(placements: Placement[]): string | undefined {
   for (const p of placements) {
     const frozen =
       p.version === 1
-        ? p.controllers.includes('freezer') && readState(join(p.dir, 'freezer.state')) !== 'THAWED'
-        : readState(join(p.dir, 'cgroup.events')).split('\n').includes('frozen 1');
+        // a missing file: this kernel cannot freeze it
+        ? p.controllers.includes('freezer') && (readFile(p.dir, 'freezer.state')?.trim() ?? 'THAWED') !== 'THAWED'
+        : (readFile(p.dir, 'cgroup.events') ?? '').split('\n').includes('frozen 1');
     if (frozen) return p.dir;
   }
   return undefined;
-}
-
-function readState(file: string): string {
-  try {
-    return readFileSync(file, 'utf8').trim();
-  } catch {
-    return 'THAWED'; // no such file: this kernel cannot freeze it
-  }
 }

@@ -2,6 +2,7 @@
 // one (cgroup2 at /sys/fs/cgroup); a hybrid host such as a cgroup v1 one has a hierarchy per v1
 // controller plus a cgroup2 mount. Each is returned with the cgroup this process sits in.
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 
 export interface Hierarchy {
   /** 'unified' for cgroup2, else the v1 controllers joined by ',' (e.g. "cpu", "name=systemd") */
@@ -54,4 +55,20 @@ export function hostHierarchies(): Hierarchy[] {
 
 function unescapeMountPath(path: string): string {
   return path.replace(/\\([0-7]{3})/g, (_, oct: string) => String.fromCharCode(parseInt(oct, 8)));
+}
+
+/** A cgroup directory and the controllers it offers. */
+export interface Placement {
+  dir: string;
+  version: 1 | 2;
+  controllers: string[];
+}
+
+/** The controllers a cgroup2 directory can use. */
+export function v2Controllers(dir: string): string[] {
+  try {
+    return readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
+  } catch {
+    return [];
+  }
 }

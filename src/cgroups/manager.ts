@@ -5,8 +5,7 @@ import { join, posix } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { warn } from '../log.ts';
 import { quote } from '../spec/quote.ts';
-import { hostHierarchies, type Hierarchy } from './hierarchies.ts';
-import { v2Controllers, type Placement } from './resources.ts';
+import { hostHierarchies, v2Controllers, type Hierarchy, type Placement } from './hierarchies.ts';
 
 export const DEFAULT_PARENT = '/tsrun';
 

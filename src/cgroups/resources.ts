@@ -2,23 +2,15 @@
 // hierarchy of its own (src/cgroups/v1.ts), or the cgroup2 mount (src/cgroups/v2.ts); on a hybrid
 // host, whichever holds the controller. A resource whose controller the host lacks is an error
 // only when the config asks for it.
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TsrunError } from '../errors.ts';
 import { keyPath } from '../spec/quote.ts';
 import type { LinuxResources } from '../spec/types.ts';
 import { hugepageSize, isSet, nonZero } from './convert.ts';
 import { deviceRules } from './devices.ts';
 import { hasFile, writeFile } from './files.ts';
+import type { Placement } from './hierarchies.ts';
 import { blkioV1, cpuV1, devicesV1, memoryV1, netClsV1, netPrioV1, type BlockIO, type Network } from './v1.ts';
 import { cpuV2, devicesV2, ioV2, memoryV2, unifiedV2 } from './v2.ts';
-
-/** A cgroup directory and the controllers it offers. */
-export interface Placement {
-  dir: string;
-  version: 1 | 2;
-  controllers: string[];
-}
 
 export interface ApplyOptions {
   /** changing a running container (`update`): memory.checkBeforeUpdate applies */
@@ -119,13 +111,4 @@ function applyCpu(placements: Placement[], c: NonNullable<LinuxResources['cpu']>
 function hasAny(object: object, keys: string[]): boolean {
   const o = object as Record<string, unknown>;
   return keys.some((k) => isSet(o[k]) && !(Array.isArray(o[k]) && (o[k] as unknown[]).length === 0));
-}
-
-/** The controllers a cgroup2 directory can use. */
-export function v2Controllers(dir: string): string[] {
-  try {
-    return readFileSync(join(dir, 'cgroup.controllers'), 'utf8').trim().split(/\s+/).filter(Boolean);
-  } catch {
-    return [];
-  }
 }

@@ -6,7 +6,7 @@ import { constants } from 'node:os';
 import { hasFile, writeFile } from './files.ts';
 import { hasFreezer, setFrozen } from './freezer.ts';
 import { containerPids } from './manager.ts';
-import type { Placement } from './resources.ts';
+import type { Placement } from './hierarchies.ts';
 
 export async function signalAll(placements: Placement[], dirs: string[], signal: number, alreadyFrozen = false): Promise<void> {
   const v2 = placements.find((p) => p.version === 2);

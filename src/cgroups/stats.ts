@@ -3,7 +3,8 @@
 // that holds the controller, v1 or v2; a part whose controller is missing is left empty.
 import { readdirSync } from 'node:fs';
 import { readFile, readKeyValues, readNumber } from './files.ts';
-import { placementOf, type Placement } from './resources.ts';
+import type { Placement } from './hierarchies.ts';
+import { placementOf } from './resources.ts';
 
 type N = bigint;
 interface MemoryEntry {

@@ -37,6 +37,22 @@ export function parseVerbArgs<O extends Options>(verb: string, args: string[], o
   return parsed;
 }
 
+/**
+ * Where the first positional argument (the container id) is, for a verb whose own flags end at it
+ * (exec, ps: what follows belongs to a command): after the flags and their values, or after `--`.
+ */
+export function firstPositional(args: string[], options: Options): number {
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i];
+    if (arg === '--') return i + 1;
+    if (!arg.startsWith('-') || arg === '-') return i;
+    const name = arg.replace(/^--?/, '').split('=')[0];
+    const option = Object.entries(options).find(([long, o]) => long === name || o.short === name);
+    if (option && option[1].type === 'string' && !arg.includes('=')) i++; // its value
+  }
+  return args.length;
+}
+
 /** "-bundle=x" → "--bundle=x": runc's flag library accepts long flags with one dash. */
 function normalizeDash(arg: string): string {
   return /^-[a-z][a-z-]+(=.*)?$/s.test(arg) ? `-${arg}` : arg;

@@ -5,7 +5,7 @@ import { exec, loadProcessFile } from '../runtime/exec.ts';
 import { listenFds } from '../runtime/fds.ts';
 import type { Process } from '../spec/types.ts';
 import { MAX_ID } from '../spec/validate.ts';
-import { parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
+import { firstPositional, parseNonNegativeInt, parseVerbArgs, type Verb } from './args.ts';
 
 const options = {
   process: { type: 'string', short: 'p' },
@@ -45,10 +45,10 @@ export const verb: Verb = {
   // runc's exit status for an exec that failed before its process ran (no such container, a
   // paused one, a missing program, a bad pid file); usage and config errors stay 2.
   failureStatus: 255,
-  ownArgs: (args) => args.slice(0, firstPositional(args)),
+  ownArgs: (args) => args.slice(0, firstPositional(args, options)),
   async run(args, global) {
     // Flags end at the container id: what follows is the command with its own flags (sh -c ...).
-    const idAt = firstPositional(args);
+    const idAt = firstPositional(args, options);
     const { values, positionals } = parseVerbArgs('exec', args.slice(0, idAt + 1), options, { min: 1, max: 1, names: 'ID [COMMAND [ARG...]]' });
     const [id] = positionals;
     const command = args.slice(idAt + 1);
@@ -120,18 +120,6 @@ function subPath(arg: string, path: string): string {
   const relative = posix.normalize(`./${path}`).replace(/\/+$/, '');
   if (relative === '..' || relative.startsWith('../')) throw new TsrunError('ERR_USAGE', `exec: --cgroup ${JSON.stringify(arg)}: ${path} is not a sub cgroup path`);
   return relative === '.' ? '' : relative;
-}
-
-function firstPositional(args: string[]): number {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--') return i + 1;
-    if (!arg.startsWith('-') || arg === '-') return i;
-    const name = arg.replace(/^--?/, '').split('=')[0];
-    const option = Object.entries(options).find(([long, o]) => long === name || ('short' in o && o.short === name));
-    if (option && option[1].type === 'string' && !arg.includes('=')) i++; // its value
-  }
-  return args.length;
 }
 
 function mergeEnv(env: string[], extra: string[]): string[] {

@@ -3,12 +3,14 @@ import { containerPids } from '../cgroups/manager.ts';
 import { TsrunError, systemError } from '../errors.ts';
 import { openRuntime } from '../runtime/context.ts';
 import { validateId } from '../state/id.ts';
-import { parseVerbArgs, type Verb } from './args.ts';
+import { firstPositional, parseVerbArgs, type Verb } from './args.ts';
+
+const options = { format: { type: 'string', short: 'f', default: 'table' } } as const;
 
 export const verb: Verb = {
   summary: 'list the processes of a container',
   usage: 'tsrun ps [--format table|json] ID [PS_OPTIONS...]\n  json: an array of host pids; table: the lines of ps (default ps -ef) for those pids\n  everything after ID goes to ps(1), as in runc: tsrun ps ID -o pid,comm',
-  ownArgs: (args) => args.slice(0, idIndex(args)),
+  ownArgs: (args) => args.slice(0, firstPositional(args, options)),
   run(args, global) {
     const { id, psArgs, format } = parsePsArgs(args);
     const record = openRuntime(global.root).store.read(validateId(id));
@@ -40,18 +42,7 @@ export const verb: Verb = {
 
 /** ps's own flags end at the container id: what follows it are options of ps(1) (-ef, -o pid,comm). */
 export function parsePsArgs(args: string[]): { id: string; psArgs: string[]; format: string } {
-  const idAt = idIndex(args);
-  const { values, positionals } = parseVerbArgs('ps', args.slice(0, idAt + 1), { format: { type: 'string', short: 'f', default: 'table' } }, { min: 1, max: 1, names: 'ID [PS_OPTIONS...]' });
+  const idAt = firstPositional(args, options);
+  const { values, positionals } = parseVerbArgs('ps', args.slice(0, idAt + 1), options, { min: 1, max: 1, names: 'ID [PS_OPTIONS...]' });
   return { id: positionals[0], psArgs: args.slice(idAt + 1), format: values.format as string };
-}
-
-/** Where the container id is: after ps's own flags (and their values), or after `--`. */
-function idIndex(args: string[]): number {
-  for (let i = 0; i < args.length; i++) {
-    const arg = args[i];
-    if (arg === '--') return i + 1;
-    if (!arg.startsWith('-') || arg === '-') return i;
-    if (/^--?(format|f)$/.test(arg)) i++; // its value
-  }
-  return args.length;
 }

@@ -43,7 +43,7 @@
 // Without config.process, steps 9 and 14-18, 20 and 21 are left out: the init waits for start,
 // which refuses a container without a process.
 import { TsrunError } from '../errors.ts';
-import type { Placement } from '../cgroups/resources.ts';
+import type { Placement } from '../cgroups/hierarchies.ts';
 import type { Spec } from '../spec/types.ts';
 import { MS_BIND, MS_REC, MS_REMOUNT, MS_SLAVE } from './constants.ts';
 import { planDevices } from './devices.ts';

@@ -5,7 +5,7 @@
 //    <dest>/unified), a symlink per controller of a shared hierarchy (cpu -> cpu,cpuacct), and the
 //    tmpfs remounted read-only last when the mount asks for ro. This is runc's layout (runc leaves
 //    out the cgroup2 mount of a hybrid host; systemd in a container looks for it there).
-import type { Placement } from '../cgroups/resources.ts';
+import type { Placement } from '../cgroups/hierarchies.ts';
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT } from './constants.ts';
 import type { MountOptions } from './mount-options.ts';
 import type { ContainerStep, MountStep } from './types.ts';

@@ -2,14 +2,9 @@
 // /proc/<init>/ns (the pid namespace too, so the clone lands inside it) and the process is set up
 // as the container's own was: terminal, rlimits, cwd, identity, then exec. Nothing is mounted.
 import type { Process } from '../spec/types.ts';
-import { JOIN_ORDER } from './namespaces.ts';
+import { JOIN_ORDER, PROC_NAME } from './namespaces.ts';
 import { planProcess, terminalStep } from './process.ts';
 import type { ContainerStep, HostStep, NamespaceType, Plan } from './types.ts';
-
-/** The name of each namespace type under /proc/<pid>/ns. */
-export const PROC_NAME: Record<NamespaceType, string> = {
-  user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', time: 'time', mount: 'mnt',
-};
 
 export interface ExecContext {
   initPid: number;

@@ -3,7 +3,7 @@
 // sources are host paths, relative ones taken from the bundle directory.
 import { posix } from 'node:path';
 import type { Mount, Spec } from '../spec/types.ts';
-import type { Placement } from '../cgroups/resources.ts';
+import type { Placement } from '../cgroups/hierarchies.ts';
 import { cgroupMountSteps } from './cgroupfs.ts';
 import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT } from './constants.ts';
 import { invalid, unsupported } from './invalid.ts';
@@ -39,8 +39,7 @@ function planMount(m: Mount, where: string, ctx: MountContext): ContainerStep[] 
   // runc refuses it too: the rootfs itself is bind-mounted by tsrun, and pivot_root needs it.
   if (destination === '/') throw invalid(`${where}.destination`, 'a mount on / (the rootfs) is not allowed');
 
-  // runc and crun copy up into a tmpfs only; elsewhere the option would be silently lost
-  if (o.copyUp && (isBind(m) || m.type !== 'tmpfs')) throw invalid(`${where}.options`, 'tmpcopyup applies to a tmpfs mount only');
+  // validation (src/spec/validate.ts) allows tmpcopyup on a tmpfs only
   if (isBind(m)) return [bindStep(m, o, destination, where, ctx)];
   if (m.type === 'cgroup') return cgroupMountSteps(destination, o, ctx.placements);
   return [

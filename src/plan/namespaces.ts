@@ -29,6 +29,11 @@ export const CLONE_FLAGS: Record<NamespaceType, number> = {
  */
 export const JOIN_ORDER: NamespaceType[] = ['user', 'ipc', 'uts', 'network', 'pid', 'cgroup', 'time', 'mount'];
 
+/** The name of each namespace type under /proc/<pid>/ns. */
+export const PROC_NAME: Record<NamespaceType, string> = {
+  user: 'user', ipc: 'ipc', uts: 'uts', network: 'net', pid: 'pid', cgroup: 'cgroup', time: 'time', mount: 'mnt',
+};
+
 const CLOCKS = ['monotonic', 'boottime'] as const;
 
 export interface Namespaces {

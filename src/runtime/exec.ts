@@ -4,7 +4,7 @@
 import { closeSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { joinCgroups } from '../cgroups/manager.ts';
-import type { Placement } from '../cgroups/resources.ts';
+import type { Placement } from '../cgroups/hierarchies.ts';
 import { TsrunError, systemError } from '../errors.ts';
 import { debug } from '../log.ts';
 import { buildExecPlan } from '../plan/exec.ts';

@@ -1,6 +1,6 @@
 // Facts about the host that create hands to validation and to the plan.
 import { readFileSync, statSync } from 'node:fs';
-import { PROC_NAME } from '../plan/exec.ts';
+import { PROC_NAME } from '../plan/namespaces.ts';
 import type { NamespaceType } from '../plan/types.ts';
 import type { Spec } from '../spec/types.ts';
 import type { HostFacts, JoinedNamespace } from '../spec/validate.ts';

@@ -10,13 +10,11 @@
 import { closeSync, constants, openSync, writeSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { TsrunError, systemError } from '../errors.ts';
-import { runHooksCollectingFailures } from '../hooks/run.ts';
 import { debug, warn } from '../log.ts';
 import { withLock } from '../state/lock.ts';
 import { START_FIFO, STARTED_FIFO, observeStatus } from '../state/status.ts';
 import type { ContainerRecord } from '../state/store.ts';
 import type { Runtime } from './context.ts';
-import { destroy } from './delete.ts';
 import { hookState } from './state.ts';
 
 export async function start(rt: Runtime, id: string): Promise<void> {
@@ -32,6 +30,8 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     const failure = await releaseInit(rt, record);
     if (failure !== '') {
       // Lifecycle step 7 failed: the init has exited; undo the container and run poststop hooks.
+      // (Imported here and below only when needed: start is a hot verb, DESIGN.md.)
+      const { destroy } = await import('./delete.ts');
       await destroy(rt, record);
       throw new TsrunError('ERR_SPAWN', `start container ${id}: ${failure}`);
     }
@@ -39,6 +39,8 @@ export async function start(rt: Runtime, id: string): Promise<void> {
     rt.store.write(record);
     debug(`container ${id} running`);
     // Lifecycle step 9: a failing poststart hook is a warning; the rest run and the container goes on.
+    if (!record.hooks.poststart?.length) return;
+    const { runHooksCollectingFailures } = await import('../hooks/run.ts');
     for (const failure of await runHooksCollectingFailures('poststart', record.hooks.poststart, hookState(record, 'running'))) warn(failure);
   });
 }

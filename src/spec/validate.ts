@@ -338,8 +338,13 @@ export function semanticProblems(config: Spec, host?: HostFacts): Problem[] {
     if (wrong) problem(where, wrong);
   }
   arr(config.mounts).forEach((entry, i) => {
-    const message = procMountProblem(obj(entry));
+    const mount = obj(entry);
+    const message = procMountProblem(mount);
     if (message) problem(`mounts[${i}].destination`, message);
+    // runc and crun copy up into a tmpfs only; elsewhere the option would be silently lost
+    if (arr(mount.options).includes('tmpcopyup') && (mount.type !== 'tmpfs' || isBindLike(mount))) {
+      problem(`mounts[${i}].options`, 'tmpcopyup applies to a tmpfs mount only');
+    }
   });
   problems.push(...nulProblems(config), ...pathLengthProblems(config), ...kernelLimitProblems(config));
   return problems;
@@ -354,6 +359,11 @@ const PROC_FILES_TO_MOUNT_ON: ReadonlySet<string> = new Set([
   '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled',
 ]);
 
+/** isBind's rule, on a config the schema may not have accepted. */
+function isBindLike({ type, options }: Record<string, unknown>): boolean {
+  return type === 'bind' || arr(options).some((o) => o === 'bind' || o === 'rbind');
+}
+
 /**
  * runc's checkProcMount on the cleaned destination: nothing is mounted inside /proc (over
  * /proc/sys/kernel/core_pattern, say) but on runc's list, and only a procfs on /proc itself (a
@@ -362,9 +372,7 @@ const PROC_FILES_TO_MOUNT_ON: ReadonlySet<string> = new Set([
 function procMountProblem({ destination, type, options }: Record<string, unknown>): string | undefined {
   if (typeof destination !== 'string') return undefined;
   const path = containerPath(destination);
-  // isBind's rule, on a config the schema may not have accepted
-  const bind = type === 'bind' || arr(options).some((o) => o === 'bind' || o === 'rbind');
-  if (path === '/proc') return type === 'proc' || bind ? undefined : 'only a procfs may be mounted on /proc (type "proc", or a bind mount of a procfs)';
+  if (path === '/proc') return type === 'proc' || isBindLike({ type, options }) ? undefined : 'only a procfs may be mounted on /proc (type "proc", or a bind mount of a procfs)';
   if (!path.startsWith('/proc/') || PROC_FILES_TO_MOUNT_ON.has(path)) return undefined;
   return `${quote(path)} is inside /proc, where nothing may be mounted but on the files lxcfs provides (${[...PROC_FILES_TO_MOUNT_ON].join(', ')})`;
 }

@@ -2,9 +2,10 @@
 // temporary file renamed over the old one) and the two start fifos. The record keeps what later
 // verbs need from config.json as it was at create time, since the spec forbids later edits of
 // config.json from affecting the container.
-import { mkdirSync, readFileSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
+import { replaceFile } from '../files.ts';
 import type { NamespaceType } from '../plan/types.ts';
 import type { Hook, Process } from '../spec/types.ts';
 import type { CreatedCgroups } from '../cgroups/manager.ts';
@@ -125,15 +126,7 @@ export class StateStore {
   }
 
   write(record: ContainerRecord): void {
-    const file = this.path(record.id, 'state.json');
-    const tmp = `${file}.${process.pid}.tmp`;
-    try {
-      writeFileSync(tmp, JSON.stringify(record), { mode: 0o600 });
-      renameSync(tmp, file);
-    } catch (err) {
-      rmSync(tmp, { force: true });
-      throw systemError(`write state of ${record.id}`, err);
-    }
+    replaceFile(this.path(record.id, 'state.json'), JSON.stringify(record), `state of ${record.id}`, 0o600);
   }
 
   remove(id: string): void {

@@ -7,7 +7,7 @@ import { chmodSync, closeSync, lstatSync, mkdirSync, readFileSync, readdirSync, 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inSandbox, type Config, type Sandbox } from './helpers.ts';
+import { hostMountPoints, inSandbox, type Config, type Sandbox } from './helpers.ts';
 import { consoleSocket, drain } from './pty.ts';
 
 /** Every name the device steps make in /dev (the default devices, the symlinks, /dev/core, ...). */
@@ -24,8 +24,6 @@ function snapshot(dir: string): Record<string, string> {
   }
   return entries;
 }
-
-const hostMountPoints = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter(Boolean);
 
 /** A host directory of the user's files named like /dev entries: plain files, or root's 0600 device nodes. */
 function hostVolume(sb: Sandbox, name: string, kind: 'files' | 'nodes'): string {

@@ -7,7 +7,7 @@ import { closeSync, cpSync, existsSync, mkdirSync, openSync, readFileSync, readd
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { REPO, TSRUN, inSandbox, tsrunEnv, waitFor, type Config, type Sandbox } from './helpers.ts';
+import { REPO, TSRUN, hostMountPoints, inSandbox, tsrunEnv, waitFor, type Config, type Sandbox } from './helpers.ts';
 
 const sha256 = (path: string) => createHash('sha256').update(readFileSync(path)).digest('hex');
 
@@ -35,8 +35,6 @@ function addSharedLibraries(rootfs: string, program: string): void {
 }
 
 /** The mount points of the host (the test's mount namespace). */
-const hostMountPoints = () => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter(Boolean);
-
 /** A host directory holding one marker file; `intact` says nothing was mounted on it or written into it. */
 function canary(sb: Sandbox, name = 'canary') {
   const dir = sb.file(name);

@@ -2,23 +2,11 @@
 import { readFileSync } from 'node:fs';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inSandbox, waitFor, type Sandbox } from './helpers.ts';
-
-function startSleeper(sb: Sandbox): { id: string; pid: number } {
-  const id = sb.id();
-  sb.createAndStart(id, sb.bundle((c) => (c.process.args = ['sleep', '300'])));
-  return { id, pid: sb.state(id).pid };
-}
-
-async function stop(sb: Sandbox, id: string): Promise<void> {
-  sb.tsrun(['kill', id, 'KILL']).ok();
-  await sb.waitForStatus(id, 'stopped');
-  sb.tsrun(['delete', id]).ok();
-}
+import { inSandbox, waitFor } from './helpers.ts';
 
 test('exec runs inside every namespace of the container and passes its exit status', () =>
   inSandbox(async (sb) => {
-    const { id } = startSleeper(sb);
+    const { id } = sb.startSleeper();
     const out = sb.tsrun(['exec', id, 'sh', '-c', 'echo pid=$$; hostname; cat /proc/1/cmdline | tr "\\0" " "; echo']).ok().stdout;
     assert.match(out, /^tsrun-demo$/m, 'the container hostname');
     assert.match(out, /^sleep 300 $/m, 'pid 1 is the container init');
@@ -28,23 +16,23 @@ test('exec runs inside every namespace of the container and passes its exit stat
     const missing = sb.tsrun(['exec', id, 'no-such-program']);
     assert.is(missing.status, 255, 'runc exits 255 when exec itself fails');
     assert.match(missing.stderr, /no-such-program.*not found/);
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 test('exec joins the namespaces of the init, not the host ones', () =>
   inSandbox(async (sb) => {
-    const { id, pid } = startSleeper(sb);
+    const { id, pid } = sb.startSleeper();
     const { readlinkSync } = await import('node:fs');
     const out = sb.tsrun(['exec', id, 'sh', '-c', 'for n in pid net ipc uts mnt; do echo $n=$(readlink /proc/self/ns/$n); done']).ok().stdout;
     for (const ns of ['pid', 'net', 'ipc', 'uts', 'mnt']) {
       assert.match(out, new RegExp(`^${ns}=${readlinkSync(`/proc/${pid}/ns/${ns}`).replace(/[[\]]/g, '\\$&')}$`, 'm'), `${ns} of the init`);
     }
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 test('exec --process, --env, --cwd, --user, --detach with --pid-file', () =>
   inSandbox(async (sb) => {
-    const { id } = startSleeper(sb);
+    const { id } = sb.startSleeper();
     const processFile = sb.file('process.json');
     const { writeFileSync } = await import('node:fs');
     writeFileSync(processFile, JSON.stringify({ cwd: '/tmp', args: ['sh', '-c', 'echo $FOO $(pwd) $(id -u):$(id -g)'], env: ['FOO=bar', 'PATH=/bin'], user: { uid: 1234, gid: 567 } }));
@@ -59,12 +47,12 @@ test('exec --process, --env, --cwd, --user, --detach with --pid-file', () =>
     assert.ok(JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout).includes(execPid), 'ps lists the exec process');
     const badUser = sb.tsrun(['exec', '--user', 'root', id, 'true']);
     assert.is(badUser.status, 2);
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 test('ps lists the container processes; pause freezes them and resume thaws them', () =>
   inSandbox(async (sb) => {
-    const { id, pid } = startSleeper(sb);
+    const { id, pid } = sb.startSleeper();
     const pids: number[] = JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout);
     assert.equal(pids, [pid]);
     assert.match(sb.tsrun(['ps', id]).ok().stdout, new RegExp(`\\b${pid}\\b.*sleep 300`));

@@ -108,6 +108,23 @@ export class Sandbox {
     return last;
   }
 
+  /** A running container whose process sleeps for 300 s (the default config changed by `edit`). */
+  startSleeper(edit: (config: Config) => void = () => {}): { id: string; pid: number } {
+    const id = this.id();
+    this.createAndStart(id, this.bundle((c) => {
+      c.process.args = ['sleep', '300'];
+      edit(c);
+    }));
+    return { id, pid: this.state(id).pid as number };
+  }
+
+  /** Kills a container, waits until it has stopped and deletes it. */
+  async stop(id: string): Promise<void> {
+    this.tsrun(['kill', id, 'KILL']).ok();
+    await this.waitForStatus(id, 'stopped');
+    this.tsrun(['delete', id]).ok();
+  }
+
   /** Runs a container to completion and returns what it printed (stdout and stderr together). */
   async runToEnd(bundle: string, id = this.id()): Promise<string> {
     const output = this.createAndStart(id, bundle);
@@ -156,6 +173,20 @@ export function leaksOf(id: string): string[] {
   }
   if (readFileSync('/proc/self/mountinfo', 'utf8').includes(id)) leaks.push(`a mount mentions ${id}`);
   return leaks;
+}
+
+/** The mount points of the host mount table. */
+export function hostMountPoints(): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4]).filter(Boolean);
+}
+
+/** Mount ids and mount points at or below `dir` in the host mount table. */
+export function mountsBelow(dir: string): string[] {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .map((l) => l.split(' '))
+    .filter((f) => f[4]?.startsWith(`${dir}/`) || f[4] === dir)
+    .map((f) => `${f[0]} ${f[4]}`);
 }
 
 export async function waitFor(condition: () => boolean, timeoutMs: number, what: () => string): Promise<void> {

@@ -25,21 +25,6 @@ function refused(sb: Sandbox, bundle: string): string {
   return result.stderr;
 }
 
-const startSleeper = (sb: Sandbox, edit: (c: Config) => void = () => {}) => {
-  const id = sb.id();
-  sb.createAndStart(id, sb.bundle((c) => {
-    c.process.args = ['sleep', '300'];
-    edit(c);
-  }));
-  return { id, pid: sb.state(id).pid as number };
-};
-
-async function stop(sb: Sandbox, id: string): Promise<void> {
-  sb.tsrun(['kill', id, 'KILL']).ok();
-  await sb.waitForStatus(id, 'stopped');
-  sb.tsrun(['delete', id]).ok();
-}
-
 const execPids = (sb: Sandbox, id: string): number[] => JSON.parse(sb.tsrun(['ps', '--format', 'json', id]).ok().stdout);
 
 // Checked to fail without the fix: with the id rule of semanticProblems removed, create failed with
@@ -60,7 +45,7 @@ test('process.user ids of 2^32-1 (-1, "unchanged" to setresuid) are refused befo
 // removed, exec --user 4294967295 ran `id -u`, which printed 0.
 test('exec --user 4294967295 and a --process file with such ids are refused with exit 2, nothing started', () =>
   inSandbox(async (sb) => {
-    const { id } = startSleeper(sb);
+    const { id } = sb.startSleeper();
     const before = execPids(sb, id);
     for (const user of ['4294967295', '0:4294967295', '2147483648']) {
       const result = sb.tsrun(['exec', '--user', user, id, 'id', '-u']);
@@ -77,7 +62,7 @@ test('exec --user 4294967295 and a --process file with such ids are refused with
     assert.equal(execPids(sb, id), before, 'no process was started in the container');
     // the greatest id that is one
     assert.is(sb.tsrun(['exec', '--user', '2147483647:2147483647', id, 'id', '-u']).ok().stdout.trim(), '2147483647');
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 // Checked to fail without the fix: with ownNamespaceProblem ignoring the host facts, the first
@@ -127,7 +112,7 @@ test("a namespace joined by path that is not the runtime's takes the container's
     const msgmax = readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim();
     const wanted = { somaxconn: String(Number(somaxconn) + 11), msgmax: String(Number(msgmax) + 11) };
     // another container's namespaces: not the host's
-    const owner = startSleeper(sb);
+    const owner = sb.startSleeper();
     const id = sb.id();
     const bundle = sb.bundle((c) => {
       joining(c, 'network', `/proc/${owner.pid}/ns/net`);
@@ -141,7 +126,7 @@ test("a namespace joined by path that is not the runtime's takes the container's
     assert.equal(seenByOwner.trim().split('\n'), [wanted.somaxconn, wanted.msgmax], 'the namespaces are the other container\'s');
     assert.is(readFileSync('/proc/sys/net/core/somaxconn', 'utf8').trim(), somaxconn, "the host's somaxconn");
     assert.is(readFileSync('/proc/sys/kernel/msgmax', 'utf8').trim(), msgmax, "the host's msgmax");
-    await stop(sb, owner.id);
+    await sb.stop(owner.id);
   }));
 
 /** An oom_score_adj this runtime may give its caller: a negative one needs CAP_SYS_RESOURCE. */
@@ -165,7 +150,7 @@ function execWithCallerScore(sb: Sandbox, score: number, args: string[]): string
 test("exec gives the process the container's oomScoreAdj, or its --process file's, not the caller's", () =>
   inSandbox(async (sb) => {
     const score = callerScore();
-    const withAdj = startSleeper(sb, (c) => (c.process.oomScoreAdj = 100));
+    const withAdj = sb.startSleeper((c) => (c.process.oomScoreAdj = 100));
     assert.is(execWithCallerScore(sb, score, [withAdj.id, 'cat', '/proc/self/oom_score_adj']), '100');
     const file = sb.file('process.json');
     writeFileSync(file, JSON.stringify({ cwd: '/', args: ['cat', '/proc/self/oom_score_adj'], env: ['PATH=/bin'], user: { uid: 0, gid: 0 }, oomScoreAdj: 300 }));
@@ -174,10 +159,10 @@ test("exec gives the process the container's oomScoreAdj, or its --process file'
     assert.is(execWithCallerScore(sb, score, ['--process', file, withAdj.id]), '100', "a --process file without one gets the container's");
     // Without oomScoreAdj in the config the value is not changed (the spec's MUST NOT): the exec'd
     // process keeps its caller's, as with runc.
-    const without = startSleeper(sb);
+    const without = sb.startSleeper();
     assert.is(execWithCallerScore(sb, score, [without.id, 'cat', '/proc/self/oom_score_adj']), String(score));
-    await stop(sb, withAdj.id);
-    await stop(sb, without.id);
+    await sb.stop(withAdj.id);
+    await sb.stop(without.id);
   }));
 
 test.run();

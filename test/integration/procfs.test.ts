@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, symlinkSync, writeFileSync } from 
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inSandbox, type Config, type Sandbox } from './helpers.ts';
+import { inSandbox, mountsBelow, type Config, type Sandbox } from './helpers.ts';
 
 const corePattern = () => readFileSync('/proc/sys/kernel/core_pattern', 'utf8');
 
@@ -19,8 +19,6 @@ function marker(sb: Sandbox, name: string): string {
 const bind = (destination: string, source: string) => ({ destination, type: 'bind', source, options: ['bind', 'ro'] });
 
 /** Every line of /proc/self/mountinfo whose mount point is below `dir`. */
-const mountsBelow = (dir: string) => readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => l.split(' ')[4]?.startsWith(`${dir}/`));
-
 // Fails without the rule in src/spec/validate.ts (procMountProblem removed once): both creates
 // succeed, their binds land on the container's /proc, and the exit status is 0.
 test('a mount onto /proc/sys/kernel/core_pattern or /proc/sysrq-trigger is refused before anything is made, naming the field', () =>

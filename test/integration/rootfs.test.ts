@@ -5,7 +5,7 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { inSandbox, tsrunAsync, waitFor, type Config, type Sandbox } from './helpers.ts';
+import { inSandbox, mountsBelow, tsrunAsync, waitFor, type Config, type Sandbox } from './helpers.ts';
 
 function mountLine(mountinfo: string, mountPoint: string): string {
   const line = mountinfo.split('\n').find((l) => l.split(' ')[4] === mountPoint);
@@ -102,15 +102,6 @@ test('without a mount namespace delete fails, keeping the state, while the rootf
     sb.tsrun(['delete', '--force', id]).ok();
     assert.equal(mountsBelow(join(bundle, 'rootfs')), [], 'delete unmounted everything');
   }));
-
-/** Mount ids and mount points below `dir` in the host mount table. */
-function mountsBelow(dir: string): string[] {
-  return readFileSync('/proc/self/mountinfo', 'utf8')
-    .split('\n')
-    .map((l) => l.split(' '))
-    .filter((f) => f[4]?.startsWith(`${dir}/`) || f[4] === dir)
-    .map((f) => `${f[0]} ${f[4]}`);
-}
 
 /**
  * A bundle without a mount namespace whose copied rootfs has a host tmpfs at /mnt/pre, mounted

@@ -6,7 +6,7 @@ import { chmodSync, mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'no
 import { join } from 'node:path';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { TSRUN, inSandbox, tsrunAsync, tsrunEnv, waitFor, type Sandbox } from './helpers.ts';
+import { TSRUN, inSandbox, tsrunAsync, tsrunEnv, waitFor } from './helpers.ts';
 
 /** IFF_UP in /sys/class/net/lo/flags */
 const isUp = (flags: string) => (parseInt(flags.trim(), 16) & 1) === 1;
@@ -51,22 +51,10 @@ test('kill: signal 0 probes the container; kill --all of a stopped container suc
     sb.tsrun(['delete', id]).ok();
   }));
 
-function startSleeper(sb: Sandbox): string {
-  const id = sb.id();
-  sb.createAndStart(id, sb.bundle((c) => (c.process.args = ['sleep', '300'])));
-  return id;
-}
-
-async function stop(sb: Sandbox, id: string): Promise<void> {
-  sb.tsrun(['kill', id, 'KILL']).ok();
-  await sb.waitForStatus(id, 'stopped');
-  sb.tsrun(['delete', id]).ok();
-}
-
 // Checked: before the fix each of these exited 1.
 test('exec: its own failures exit 255, as runc\'s do; usage errors stay 2', () =>
   inSandbox(async (sb) => {
-    const id = startSleeper(sb);
+    const { id } = sb.startSleeper();
     assert.is(sb.tsrun(['exec', `${id}-nosuch`, 'true']).status, 255, 'no such container');
     assert.is(sb.tsrun(['exec', id, '/no/such/program']).status, 255, 'a missing program');
     assert.is(sb.tsrun(['exec', '--pid-file', sb.file('no/such/dir/pid'), id, 'true']).status, 255, 'a pid file that cannot be written');
@@ -79,13 +67,13 @@ test('exec: its own failures exit 255, as runc\'s do; usage errors stay 2', () =
     assert.match(paused.stderr, /--ignore-paused/);
     sb.tsrun(['resume', id]).ok();
     assert.is(sb.tsrun(['exec', '--no-such-flag', id, 'true']).status, 2);
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 // Checked: without --ignore-paused support the exec is refused (exit 255, then 2 for the flag).
 test('exec --ignore-paused: the exec waits in the frozen cgroup and runs once resumed', () =>
   inSandbox(async (sb) => {
-    const id = startSleeper(sb);
+    const { id } = sb.startSleeper();
     sb.tsrun(['pause', id]).ok();
     const exec = tsrunAsync(sb.root, ['exec', '--ignore-paused', id, 'sh', '-c', 'echo ran']);
     let stdout = '';
@@ -98,7 +86,7 @@ test('exec --ignore-paused: the exec waits in the frozen cgroup and runs once re
     sb.tsrun(['resume', id]).ok();
     assert.is(await exited, 0);
     assert.is(stdout.trim(), 'ran');
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 // Checked: without the default user the process file fails validation (exit 2).
@@ -109,13 +97,13 @@ test('exec --process without a user runs as uid and gid 0', () =>
     const processFile = sb.file('process.json');
     writeFileSync(processFile, JSON.stringify({ cwd: '/', args: ['sh', '-c', 'echo $(id -u):$(id -g)'], env: ['PATH=/bin'] }));
     assert.is(sb.tsrun(['exec', '--process', processFile, id]).ok().stdout.trim(), '0:0');
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 // Checked: without --cgroup the exec is refused as an unknown flag (exit 2).
 test('exec --cgroup: the process runs in a sub-cgroup of the container\'s; paths outside are refused', () =>
   inSandbox(async (sb) => {
-    const id = startSleeper(sb);
+    const { id } = sb.startSleeper();
     const dirs: string[] = JSON.parse(readFileSync(join(sb.root, id, 'state.json'), 'utf8')).cgroups.dirs;
     const subs = dirs.map((dir) => join(dir, 'sub'));
     for (const dir of dirs) {
@@ -139,13 +127,13 @@ test('exec --cgroup: the process runs in a sub-cgroup of the container\'s; paths
     } finally {
       subs.forEach((dir) => rmdirSync(dir));
     }
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 // Checked: before the fix `ps ID -ef` failed with "Unknown option '--ef'" (exit 2).
 test('ps ID [ps options] and exec ID COMMAND: what follows the id is not tsrun\'s', () =>
   inSandbox(async (sb) => {
-    const id = startSleeper(sb);
+    const { id } = sb.startSleeper();
     const { pid } = sb.state(id);
     const ef = sb.tsrun(['ps', id, '-ef']).ok().stdout.trim().split('\n');
     assert.match(ef[0], /UID\s+PID\s+PPID/);
@@ -155,7 +143,7 @@ test('ps ID [ps options] and exec ID COMMAND: what follows the id is not tsrun\'
     assert.equal(custom.map((l) => l.trim().split(/\s+/)), [['PID', 'COMMAND'], [String(pid), 'sleep']]);
     // Checked: before, a -h after the id printed tsrun's help instead.
     assert.is(sb.tsrun(['exec', id, 'echo', '-h']).ok().stdout, '-h\n', "the command's -h is the command's");
-    await stop(sb, id);
+    await sb.stop(id);
   }));
 
 // Checked: without --keep support run refuses the flag (exit 2).

@@ -1,7 +1,10 @@
 // The host the plan tests and the fuzzer build plans for: a hybrid cgroup layout (or a pure v2
 // one), and a file system where '/x/missing...' is missing, a few names are files and anything
-// else is a directory. The golden plans (test/unit/golden) were made on it.
-import type { Placement } from '../../src/cgroups/resources.ts';
+// else is a directory. The golden plans (test/unit/golden) were made on it. And how those tests
+// check a refused config.
+import * as assert from 'uvu/assert';
+import type { Placement } from '../../src/cgroups/hierarchies.ts';
+import { isTsrunError, type ErrorCode } from '../../src/errors.ts';
 import type { BuildContext } from '../../src/plan/build.ts';
 
 export const HYBRID: Placement[] = [
@@ -32,3 +35,7 @@ export function planContext(over: Partial<BuildContext> = {}): BuildContext {
     ...over,
   };
 }
+
+/** `fn` throws a TsrunError with this code, whose message names `text` if given. */
+export const throwsCode = (fn: () => unknown, code: ErrorCode, text?: string) =>
+  assert.throws(fn, (e: unknown) => isTsrunError(e, code) && (text === undefined || (e as Error).message.includes(text)), `${code} ${text ?? ''}`);

@@ -5,11 +5,11 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { test } from 'uvu';
 import * as assert from 'uvu/assert';
-import { isTsrunError, type ErrorCode } from '../../src/errors.ts';
+import { isTsrunError } from '../../src/errors.ts';
 import { buildPlan, describePlan } from '../../src/plan/build.ts';
 import type { Plan } from '../../src/plan/types.ts';
 import type { Spec } from '../../src/spec/types.ts';
-import { V2, planContext } from './fake-host.ts';
+import { V2, planContext, throwsCode } from './fake-host.ts';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repoRoot = join(here, '..', '..');
@@ -38,9 +38,6 @@ function golden(name: string, plan: Plan): void {
 }
 
 const ops = (plan: Plan) => plan.container.map((s) => s.op);
-const throwsCode = (fn: () => unknown, code: ErrorCode, text?: string) =>
-  assert.throws(fn, (e: unknown) => isTsrunError(e, code) && (text === undefined || (e as Error).message.includes(text)));
-
 function withLinux(config: Spec, linux: Partial<NonNullable<Spec['linux']>>): Spec {
   return { ...config, linux: { ...config.linux, ...linux } };
 }

@@ -434,6 +434,20 @@ test('validateConfig: nothing is mounted inside /proc but on runc\'s list; only 
   assert.ok(base().mounts!.some((m) => m.destination === '/proc'), 'the default config mounts a procfs on /proc');
 });
 
+// Fails without the rule (removed once: the proc and bind mounts passed).
+test('validateConfig: tmpcopyup applies to a tmpfs mount only, every such mount named', () => {
+  const config = base() as any;
+  const first = config.mounts.length;
+  config.mounts.push(
+    { destination: '/p', type: 'proc', source: 'proc', options: ['tmpcopyup'] },
+    { destination: '/b', type: 'bind', source: '/b', options: ['rbind', 'tmpcopyup'] },
+    { destination: '/t', type: 'tmpfs', source: '/b', options: ['bind', 'tmpcopyup'] },
+    { destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'tmpcopyup'] },
+  );
+  assert.equal(problemLines(config), [0, 1, 2].map((i) => `mounts[${first + i}].options: tmpcopyup applies to a tmpfs mount only`));
+  assert.is(thrown(() => validateConfig(config)).exitCode, 2);
+});
+
 test('validateConfig: rules beyond the schema also run on a malformed config', () => {
   const config = base() as any;
   config.process.capabilities.bounding = ['CAP_TEST_FOO', 5];
