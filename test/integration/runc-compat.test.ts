@@ -201,7 +201,9 @@ test('--root: a file, procfs or sysfs, or an unwritable directory is one line na
     mkdirSync(readOnly, { mode: 0o755 });
     const env = tsrunEnv();
     delete env.XDG_RUNTIME_DIR;
-    delete env.NODE_V8_COVERAGE; // (npm test's coverage directory is root's: that user's node could not write there)
+    // npm test's coverage directory is root's: that user's node could not write there (and Node puts a
+    // deleted NODE_V8_COVERAGE back into a child's environment; an empty one turns coverage off)
+    env.NODE_V8_COVERAGE = '';
     for (const args of [['delete', sb.id()], ['--root', readOnly, 'delete', sb.id()]]) {
       const result = spawnSync(TSRUN, args, { encoding: 'utf8', env, uid: 65534, gid: 65534, cwd: '/', timeout: 20_000 });
       assertOneLine(result, args[0] === '--root' ? readOnly : '/run/tsrun');
