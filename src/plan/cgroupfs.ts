@@ -8,7 +8,7 @@
 import type { Placement } from '../cgroups/hierarchies.ts';
 import { MS_BIND, MS_NODEV, MS_NOEXEC, MS_NOSUID, MS_RDONLY, MS_REC, MS_REMOUNT } from './constants.ts';
 import type { MountOptions } from './mount-options.ts';
-import type { ContainerStep, MountStep } from './types.ts';
+import { remountStep, type ContainerStep, type MountStep } from './types.ts';
 
 const TMPFS_FLAGS = MS_NOSUID | MS_NODEV | MS_NOEXEC;
 
@@ -62,19 +62,7 @@ export function cgroupMountSteps(destination: string, o: MountOptions, placement
     for (const c of p.controllers) steps.push({ op: 'symlink', target: dir, path: `${destination}/${c.replace(/^name=/, '')}` });
   }
   if (flags & MS_RDONLY) {
-    steps.push({
-      op: 'mount',
-      source: '',
-      destination,
-      fstype: '',
-      flags: MS_REMOUNT | MS_RDONLY | TMPFS_FLAGS,
-      data: '',
-      remountFlags: 0,
-      propagation: [],
-      recursiveAttrSet: 0,
-      recursiveAttrClear: 0,
-      createAs: 'dir',
-    });
+    steps.push(remountStep(destination, MS_RDONLY | TMPFS_FLAGS));
   }
   return steps;
 }

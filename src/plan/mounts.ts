@@ -8,7 +8,7 @@ import { cgroupMountSteps } from './cgroupfs.ts';
 import { MS_BIND, MS_RDONLY, MS_REC, MS_REMOUNT } from './constants.ts';
 import { invalid, unsupported } from './invalid.ts';
 import { parseMountOptions, type MountOptions } from './mount-options.ts';
-import type { ContainerStep, MountStep } from './types.ts';
+import { remountStep, type ContainerStep, type MountStep } from './types.ts';
 
 export interface MountContext {
   bundle: string;
@@ -99,20 +99,6 @@ export function planDevReadonly(config: Spec): ContainerStep[] {
     if (isBind(m) || m.type === 'cgroup' || containerPath(m.destination) !== '/dev') return [];
     const o = parseMountOptions(m.options ?? [], `mounts[${i}].options`);
     if (!(o.flags & MS_RDONLY)) return [];
-    return [
-      {
-        op: 'mount',
-        source: '',
-        destination: '/dev',
-        fstype: '',
-        flags: (o.flags & ~MS_REC) | MS_REMOUNT | MS_BIND,
-        data: '',
-        remountFlags: 0,
-        propagation: [],
-        recursiveAttrSet: 0,
-        recursiveAttrClear: 0,
-        createAs: 'dir',
-      },
-    ];
+    return [remountStep('/dev', (o.flags & ~MS_REC) | MS_BIND)];
   });
 }

@@ -9,6 +9,8 @@
 //            caller's subreaper when `tsrun create` exits), writes the id maps, and exits.
 //   init     the cloned process: walks `container` steps, then waits for `start`, then execs.
 
+import { MS_REMOUNT } from './constants.ts';
+
 export type NamespaceType = 'pid' | 'network' | 'mount' | 'ipc' | 'uts' | 'user' | 'cgroup' | 'time';
 
 export interface Plan {
@@ -171,6 +173,23 @@ export type ContainerStep =
   | { op: 'exec'; args: string[]; env: string[] };
 
 export type ContainerOp = ContainerStep['op'];
+
+/** mount(NULL, destination, NULL, MS_REMOUNT|flags): new flags for the mount already there */
+export function remountStep(destination: string, flags: number): MountStep {
+  return {
+    op: 'mount',
+    source: '',
+    destination,
+    fstype: '',
+    flags: flags | MS_REMOUNT,
+    data: '',
+    remountFlags: 0,
+    propagation: [],
+    recursiveAttrSet: 0,
+    recursiveAttrClear: 0,
+    createAs: 'dir',
+  };
+}
 
 /** A short human description of a step, used in error messages: "mount proc on /proc". */
 export function describeStep(step: HostStep | CloneStep | ContainerStep): string {
