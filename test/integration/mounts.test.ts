@@ -44,7 +44,7 @@ test('tmpcopyup: a tmpfs on /etc starts with the image files; writes stay in the
         c.mounts.push({ destination: '/etc', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'tmpcopyup'] });
         c.process.args = ['sh', '-c', [
           'grep " /etc " /proc/self/mountinfo',
-          'cat /etc/marker; stat -c "%a %u %g" /etc/marker /etc/sub /etc/sub/deep/file',
+          'cat /etc/marker; stat -c "%a %u %g" /etc /etc/marker /etc/sub /etc/sub/deep/file',
           'cat /etc/sub/deep/file; readlink /etc/evil; ls /etc/evil/key 2>/dev/null || echo evil-not-followed',
           'echo written > /etc/written && echo write-ok',
         ].join('; ')];
@@ -52,6 +52,7 @@ test('tmpcopyup: a tmpfs on /etc starts with the image files; writes stay in the
       { copyRootfs: true },
     );
     const etc = join(bundle, 'rootfs', 'etc');
+    chmodSync(etc, 0o750); // the tmpfs itself takes the directory's mode (a new tmpfs is 1777)
     writeFileSync(join(etc, 'marker'), 'from the image');
     chmodSync(join(etc, 'marker'), 0o644);
     chownSync(join(etc, 'marker'), 123, 456);
@@ -63,7 +64,7 @@ test('tmpcopyup: a tmpfs on /etc starts with the image files; writes stay in the
     const out = await sb.runToEnd(bundle);
     assert.match(out, / \/etc [^\n]* - tmpfs /, out);
     assert.match(out, /from the image/, out);
-    assert.match(out, /644 123 456\n711 0 0\n604 0 0\n/, out);
+    assert.match(out, /750 0 0\n644 123 456\n711 0 0\n604 0 0\n/, out);
     assert.match(out, /deep content/);
     assert.match(out, new RegExp(`${secret}\nevil-not-followed`), out);
     assert.match(out, /write-ok/);
