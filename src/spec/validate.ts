@@ -354,7 +354,7 @@ export function semanticProblems(config: Spec, host?: HostFacts): Problem[] {
  * Files of /proc that a mount may cover: runc's list (checkProcMount), the files lxcfs emulates.
  * native-shim/fs.c holds the destination, as resolved in the rootfs, to the same list.
  */
-const PROC_FILES_TO_MOUNT_ON: ReadonlySet<string> = new Set([
+export const PROC_FILES_TO_MOUNT_ON: ReadonlySet<string> = new Set([
   '/proc/cpuinfo', '/proc/diskstats', '/proc/meminfo', '/proc/stat', '/proc/swaps', '/proc/uptime',
   '/proc/loadavg', '/proc/slabinfo', '/proc/net/dev', '/proc/sys/kernel/ns_last_pid', '/proc/sys/crypto/fips_enabled',
 ]);

@@ -15,7 +15,7 @@ import { loadConfig, parseJson } from '../../src/spec/load.ts';
 import { quote } from '../../src/spec/quote.ts';
 import type { Spec } from '../../src/spec/types.ts';
 import { IGNORED, UNSUPPORTED } from '../../src/spec/unsupported.ts';
-import { checkSupported, configProblems, validateConfig, type HostFacts } from '../../src/spec/validate.ts';
+import { PROC_FILES_TO_MOUNT_ON, checkSupported, configProblems, validateConfig, type HostFacts } from '../../src/spec/validate.ts';
 
 const repoRoot = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const clients = join(repoRoot, 'test', 'fixtures', 'clients');
@@ -714,6 +714,15 @@ test('found by the fuzzer: a wrong type is one problem, and a long list of allow
     'linux.seccomp.architectures[0]: must be a string',
     'linux.seccomp.architectures[1]: must be one of SCMP_ARCH_X86, SCMP_ARCH_X86_64, SCMP_ARCH_X32, SCMP_ARCH_ARM, SCMP_ARCH_AARCH64, SCMP_ARCH_MIPS or 17 more of the same kind (got "SCMP_ARCH_NOPE")',
   ]);
+});
+
+// The init checks the resolved destination against its own copy of the list (native-shim/fs.c).
+test('the /proc files a mount may cover are the same list in validation and in the init', () => {
+  const c = readFileSync(join(repoRoot, 'native-shim', 'fs.c'), 'utf8');
+  const array = /proc_files_to_mount_on\[\] = \{([^}]*)\}/.exec(c)?.[1];
+  assert.ok(array, 'fs.c has proc_files_to_mount_on');
+  const inC = [...array.matchAll(/"([^"]+)"/g)].map((m) => m[1]).sort();
+  assert.equal(inC, [...PROC_FILES_TO_MOUNT_ON].sort());
 });
 
 test.run();
