@@ -21,7 +21,8 @@ export function canonicalSysctl(key: string): string {
   return key.replace(/[./]/g, (ch) => (ch === '.' ? '/' : '.'));
 }
 
-function requiredNamespace(key: string): 'ipc' | 'network' | 'uts' | 'user' | undefined {
+/** The namespace that isolates a sysctl (runc's list of IPC sysctls, plus fs.mqueue.*), if any. */
+export function requiredNamespace(key: string): 'ipc' | 'network' | 'uts' | 'user' | undefined {
   if (IPC_SYSCTLS.has(key) || key.startsWith('fs.mqueue.')) return 'ipc';
   if (key.startsWith('net.')) return 'network';
   if (key === 'kernel.domainname') return 'uts';

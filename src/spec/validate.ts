@@ -7,6 +7,7 @@ import { TsrunError } from '../errors.ts';
 import { parseMountOptions } from '../plan/mount-options.ts';
 import { containerPath, isBind } from '../plan/mounts.ts';
 import { idMap } from '../plan/namespaces.ts';
+import { canonicalSysctl, requiredNamespace } from '../plan/sysctl.ts';
 import { validate as validateSchema, type ValidationError } from './generated/config.js';
 import { joinPath as join, quote } from './quote.ts';
 import type { Mount, Spec } from './types.ts';
@@ -233,11 +234,6 @@ const RLIMITS: ReadonlySet<string> = new Set([
   'RLIMIT_NICE', 'RLIMIT_RTPRIO', 'RLIMIT_RTTIME',
 ]);
 
-/** Sysctls isolated by the ipc namespace (runc's list, plus fs.mqueue.*). */
-const IPC_SYSCTLS: ReadonlySet<string> = new Set([
-  'kernel.msgmax', 'kernel.msgmnb', 'kernel.msgmni', 'kernel.sem', 'kernel.shmall', 'kernel.shmmax', 'kernel.shmmni', 'kernel.shm_rmid_forced',
-]);
-
 /**
  * The greatest uid or gid a process may take. uid_t is 32 bits, but setresuid(2), setresgid(2) and
  * chown(2) read (uid_t)-1 as "leave unchanged": a process "running as" 4294967295 would stay root.
@@ -327,11 +323,7 @@ export function semanticProblems(config: Spec, host?: HostFacts): Problem[] {
   for (const key of Object.keys(obj(linux.sysctl))) {
     const where = join('linux.sysctl', key);
     const name = canonicalSysctl(key);
-    const needs = IPC_SYSCTLS.has(name) || name.startsWith('fs.mqueue.') ? 'ipc'
-      : name.startsWith('net.') ? 'network'
-      : name === 'kernel.domainname' ? 'uts'
-      : name.startsWith('user.') ? 'user'
-      : undefined;
+    const needs = requiredNamespace(name);
     const wrong = name === 'kernel.hostname' ? 'set the hostname with the hostname field instead'
       : !needs ? 'is not isolated by any namespace: setting it would change the host'
       : ownNamespaceProblem(needs, `needs ${needs === 'ipc' ? 'an' : 'a'} ${needs} namespace in linux.namespaces`);
@@ -524,9 +516,3 @@ function isInteger(value: unknown): value is number | bigint {
   return typeof value === 'bigint' || Number.isInteger(value);
 }
 
-/** sysctl(8) takes "net/ipv4/ip_forward" for "net.ipv4.ip_forward" (then a '.' inside a component stands for '/'). */
-function canonicalSysctl(key: string): string {
-  const sep = key.search(/[./]/);
-  if (sep === -1 || key[sep] === '.') return key;
-  return key.replace(/[./]/g, (ch) => (ch === '.' ? '/' : '.'));
-}
