@@ -39,6 +39,14 @@ function kindOf(bundle: string): 'dir' | 'other' | 'missing' {
 const NUMBER = /-?(?:0|[1-9]\d*)(\.\d+)?([eE][+-]?\d+)?/y;
 const LITERALS: [string, unknown][] = [['true', true], ['false', false], ['null', null]];
 
+const BIGINT_MARK = '\u0000bigint:';
+
+/** JSON text for a value that may hold parseJson's bigints, written as the exact integers they are. */
+export function stringifyJson(value: unknown): string {
+  const text = JSON.stringify(value, (_key, v) => (typeof v === 'bigint' ? `${BIGINT_MARK}${v}` : v));
+  return text.replace(/"\\u0000bigint:(-?\d+)"/g, '$1');
+}
+
 /**
  * JSON (RFC 8259) to values, with integers beyond ±(2^53-1) as bigint. `source` names the text in
  * errors, which give the line and column of the first problem.

@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { TsrunError, systemError } from '../errors.ts';
 import { replaceFile } from '../files.ts';
 import type { NamespaceType } from '../plan/types.ts';
+import { parseJson, stringifyJson } from '../spec/load.ts';
 import type { Hook, Process } from '../spec/types.ts';
 import type { CreatedCgroups } from '../cgroups/manager.ts';
 
@@ -103,7 +104,8 @@ export class StateStore {
       throw systemError(`read state of ${id}`, err);
     }
     try {
-      return JSON.parse(text) as ContainerRecord;
+      // the config's own process is kept, with its big integers (an rlimit of 2^64-1) exact
+      return parseJson(text, 'state.json') as ContainerRecord;
     } catch {
       return undefined;
     }
@@ -126,7 +128,7 @@ export class StateStore {
   }
 
   write(record: ContainerRecord): void {
-    replaceFile(this.path(record.id, 'state.json'), JSON.stringify(record), `state of ${record.id}`, 0o600);
+    replaceFile(this.path(record.id, 'state.json'), stringifyJson(record), `state of ${record.id}`, 0o600);
   }
 
   remove(id: string): void {

@@ -46,6 +46,21 @@ test('store: claim is exclusive, writes are whole, remove forgets', () => {
   }
 });
 
+// The fuzzer found it: create failed on JSON.stringify of an rlimit of 2^64-1 (a bigint) in the record.
+test('store: big integers of the config (an rlimit of 2^64-1) are written and read back exact', () => {
+  const dir = scratch();
+  try {
+    const store = new StateStore(dir);
+    const r = record('big');
+    store.claim(r.id);
+    r.process = { cwd: '/', args: ['true'], rlimits: [{ type: 'RLIMIT_CORE', hard: 18446744073709551615n, soft: 2n ** 63n }] } as ContainerRecord['process'];
+    store.write(r);
+    assert.equal(store.read('big').process?.rlimits, [{ type: 'RLIMIT_CORE', hard: 18446744073709551615n, soft: 2n ** 63n }]);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
+
 test('process: our own pid is alive with its start time, not with another', () => {
   const stat = readProcStat(process.pid)!;
   assert.ok(stat.startTime.length > 0);
